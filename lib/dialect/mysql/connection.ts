@@ -1,0 +1,74 @@
+import knexFactory, { type Knex } from 'knex';
+
+/**
+ * Session settings every MySQL/MariaDB connection of dualwrite runs with: UTC, and a strict mode
+ * that refuses zero dates instead of storing values PostgreSQL cannot hold.
+ */
+export const MYSQL_SESSION_SQL =
+  "SET time_zone='+00:00', sql_mode='STRICT_TRANS_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'";
+
+interface TypeCastField {
+  type: string;
+  length: number;
+  string(): string | null;
+  buffer(): Buffer | null;
+}
+
+/**
+ * TINYINT(1) and BIT(1) read as booleans (NULL stays NULL, any non-zero is true), so values compare
+ * with PostgreSQL's boolean. Everything else keeps mysql2's text-protocol behaviour.
+ */
+export function mysqlTypeCast(field: TypeCastField, next: () => unknown): unknown {
+  if (field.type === 'TINY' && field.length === 1) {
+    const s = field.string();
+    return s === null ? null : s !== '0';
+  }
+  if (field.type === 'BIT' && field.length === 1) {
+    const b = field.buffer();
+    return b === null ? null : b[0] !== 0;
+  }
+  return next();
+}
+
+export interface MysqlConnectionOptions {
+  /** `mysql://user:password@host:port/database` */
+  url: string;
+  /** Pool size. @default { min: 0, max: 10 } */
+  pool?: { min?: number; max?: number };
+}
+
+/** Builds the knex connection config with the driver settings that make values comparable. */
+export function mysqlKnexConfig(options: MysqlConnectionOptions): Knex.Config {
+  const url = new URL(options.url);
+  return {
+    client: 'mysql2',
+    connection: {
+      host: url.hostname,
+      port: url.port ? Number(url.port) : 3306,
+      user: decodeURIComponent(url.username),
+      password: decodeURIComponent(url.password),
+      database: url.pathname.replace(/^\//, '') || undefined,
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+      dateStrings: true,
+      timezone: 'Z',
+      jsonStrings: true,
+      charset: 'utf8mb4',
+      typeCast: mysqlTypeCast,
+    } as Knex.MySql2ConnectionConfig,
+    pool: {
+      min: options.pool?.min ?? 0,
+      max: options.pool?.max ?? 10,
+      afterCreate: (
+        conn: { query: (sql: string, cb: (err: Error | null) => void) => void },
+        done: (err: Error | null, c: unknown) => void,
+      ) => {
+        conn.query(MYSQL_SESSION_SQL, (err) => done(err, conn));
+      },
+    },
+  };
+}
+
+export function createMysqlKnex(options: MysqlConnectionOptions): Knex {
+  return knexFactory(mysqlKnexConfig(options));
+}

@@ -1,0 +1,19 @@
+// The one public entry of dualwrite.
+export { Stage, Side, STAGES, planFor, isStage, type StagePlan } from './stage/stage.js';
+export {
+  DualWriteError,
+  ConfigError,
+  TranslationError,
+  ErrorCode,
+  ValueProblem,
+  isDualWriteError,
+  type DualWriteErrorDetails,
+} from './errors.js';
+export { loadConfig, validateConfig, type LoadConfigOptions } from './config/load.js';
+export type { DualWriteConfig, DualWriteConfigInput, TableOptions, ColumnOverride } from './config/schema.js';
+export { createMysqlKnex, mysqlKnexConfig } from './dialect/mysql/connection.js';
+export { createPostgresKnex, postgresKnexConfig } from './dialect/postgres/connection.js';
+export { DEFAULT_MYSQL_URL, DEFAULT_PG_URL } from './dialect/urls.js';
+export type { DatabaseSchema, TableSchema, ColumnSchema } from './schema/model.js';
+export type { Row, KeyTuple, RowTranslator, TranslatorSet } from './translate/types.js';
+export type { Syncer, SyncResult } from './sync/types.js';

@@ -1,0 +1,21 @@
+import type { Side } from '../stage/stage.js';
+import type { KeyTuple } from '../translate/types.js';
+
+export interface SyncResult {
+  table: string;
+  /** Keys upserted on the target. */
+  upserted: number;
+  /** Keys deleted on the target (absent on the source). */
+  deleted: number;
+  /** Keys put in quarantine (value the target cannot hold), with the reason. */
+  quarantined: { key: KeyTuple; code: string; column?: string; reason: string }[];
+}
+
+/**
+ * The one mechanism that moves rows: copy the current image of `keys` from `from` to the other side —
+ * upsert where the row exists on `from`, delete where it does not. Idempotent. Locks target buckets
+ * first, then reads the source, then writes the target, then commits (releasing the locks).
+ */
+export interface Syncer {
+  sync(table: string, keys: readonly KeyTuple[], from: Side): Promise<SyncResult>;
+}

@@ -1,0 +1,39 @@
+import type { Side } from '../stage/stage.js';
+
+/** A row as a driver returns it or a caller writes it. */
+export type Row = Record<string, unknown>;
+
+/** Primary-key values in primary-key column order, in their canonical form (see RowTranslator.canonicalKey). */
+export type KeyTuple = readonly (string | number)[];
+
+/**
+ * Value translation for one table, built from both databases' introspected schemas.
+ * The single source of truth that sync, backfill, shadow reads and verification all use.
+ * Every method throws TranslationError (errors.ts) for a value the target cannot hold.
+ */
+export interface RowTranslator {
+  readonly table: string;
+  /** Primary-key columns, in key order. */
+  readonly primaryKey: readonly string[];
+  /** Columns present on both sides (the ones synced and compared). */
+  readonly columns: readonly string[];
+  /** Row read from (or written for) `from`, turned into values to write on the other side. */
+  translate(row: Row, from: Side): Row;
+  /** A comparable, canonical image of a row read from `side`: equal rows normalise to deep-equal objects. */
+  normalize(row: Row, side: Side): Row;
+  /** Canonical key of a row or key values read from either side (e.g. uuid lower-case, integers as numbers). */
+  canonicalKey(values: readonly unknown[], side: Side): KeyTuple;
+  /** Key tuple → values bound in a WHERE on `side`. */
+  keyForSide(key: KeyTuple, side: Side): unknown[];
+  /** Values an app wrote (e.g. `is_active: 1`, a Date, an object for JSON) made fit to write on `side`. */
+  prepareWrite(values: Row, side: Side): Row;
+  /** A row read from `side` in the shape the app expects, the same whichever side served it. */
+  toApp(row: Row, side: Side): Row;
+}
+
+export interface TranslatorSet {
+  /** Throws DualWriteError(UnknownTable) for a table that is not on both sides. */
+  table(name: string): RowTranslator;
+  has(name: string): boolean;
+  tableNames(): string[];
+}
