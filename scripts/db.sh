@@ -53,8 +53,14 @@ mariadb_client() { command -v mariadb || command -v mysql; }
 mariadb_install_db() { command -v mariadb-install-db || command -v mysql_install_db; }
 mariadb_running() { [ -f "$MY_PID" ] && kill -0 "$(cat "$MY_PID")" 2>/dev/null; }
 
+mariadb_reachable() {
+  "$(mariadb_client)" --no-defaults -h127.0.0.1 -P"$MY_PORT" -uroot -p"$PASSWORD" -e 'SELECT 1' >/dev/null 2>&1
+}
+
 start_mariadb() {
   if mariadb_running; then log "mariadb already running on 127.0.0.1:$MY_PORT (pid $(cat "$MY_PID"))"; return 0; fi
+  # A server started elsewhere (another checkout, a service) already answers on our port: use it.
+  if mariadb_reachable; then log "mariadb already reachable on 127.0.0.1:$MY_PORT (not started here)"; return 0; fi
   local user_args=()
   is_root && user_args=(--user=mysql)
   mkdir -p "$MY_DIR"
@@ -130,6 +136,9 @@ pg_running() {
 start_postgres() {
   local dir; dir="$(pg_dir)"
   if pg_running; then log "postgres already running on 127.0.0.1:$PG_PORT"; return 0; fi
+  if PGPASSWORD="$PASSWORD" "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -tAc 'SELECT 1' >/dev/null 2>&1; then
+    log "postgres already reachable on 127.0.0.1:$PG_PORT (not started here)"; return 0
+  fi
   mkdir -p "$dir"
   is_root && chown postgres:postgres "$dir"
   if [ ! -f "$dir/data/PG_VERSION" ]; then
