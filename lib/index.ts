@@ -19,3 +19,8 @@ export type { Row, KeyTuple, RowTranslator, TranslatorSet } from './translate/ty
 export type { Syncer, SyncResult } from './sync/types.js';
 export { initMetaTables } from './meta/init.js';
 export { META_TABLES, LOCK_BUCKETS, isMetaTable } from './meta/tables.js';
+export { KeySyncer, type KeySyncerOptions } from './sync/syncer.js';
+export { QuarantineStore, type QuarantineEntry, type QuarantineRecord } from './sync/quarantine.js';
+export { lockBucket, keyText } from './sync/buckets.js';
+export { DualWriteEvents, type DualWriteEventMap, type DualWriteEventName } from './observe/events.js';
+export { createMetrics, BreakerStateValue, type DualWriteMetrics } from './observe/metrics.js';

@@ -1,0 +1,35 @@
+import type { Knex } from 'knex';
+import { LOCK_BUCKETS, META_TABLES } from '../meta/tables.js';
+import type { KeyTuple } from '../translate/types.js';
+
+/** Canonical text of a key: the form stored in the outbox and quarantine `pk` columns. */
+export function keyText(key: KeyTuple): string {
+  return JSON.stringify(key);
+}
+
+/**
+ * Lock bucket of (table, key): FNV-1a of `table \0 keyText` modulo LOCK_BUCKETS. Stable across
+ * processes and versions — every process must agree, or two syncs of one key would not exclude each other.
+ */
+export function lockBucket(table: string, key: KeyTuple): number {
+  const text = `${table}\u0000${keyText(key)}`;
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % LOCK_BUCKETS;
+}
+
+/** Distinct buckets of the keys, ascending: the order every sync locks them in, so syncs never deadlock. */
+export function bucketsFor(table: string, keys: readonly KeyTuple[]): number[] {
+  return [...new Set(keys.map((k) => lockBucket(table, k)))].sort((a, b) => a - b);
+}
+
+/** Row-locks the buckets inside the target transaction `trx`, in ascending order. */
+export async function lockBuckets(trx: Knex.Transaction, buckets: readonly number[]): Promise<void> {
+  if (buckets.length === 0) return;
+  await trx.raw(
+    `SELECT bucket FROM ${META_TABLES.lock} WHERE bucket IN (${buckets.join(',')}) ORDER BY bucket FOR UPDATE`,
+  );
+}

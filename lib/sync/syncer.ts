@@ -1,0 +1,232 @@
+import type { Knex } from 'knex';
+import { TranslationError } from '../errors.js';
+import type { DualWriteEvents } from '../observe/events.js';
+import { createSilentLogger, type Logger } from '../observe/logger.js';
+import type { DualWriteMetrics } from '../observe/metrics.js';
+import { otherSide, type Side } from '../stage/stage.js';
+import type { KeyTuple, Row, RowTranslator, TranslatorSet } from '../translate/types.js';
+import { bucketsFor, keyText, lockBuckets } from './buckets.js';
+import { copyUpsert } from './copy.js';
+import { QuarantineStore, type QuarantineEntry } from './quarantine.js';
+import { chunks } from './sql.js';
+import type { Syncer, SyncResult } from './types.js';
+import { deleteKeys, upsertRows } from './upsert.js';
+
+export interface KeySyncerOptions {
+  /** Knex of the MySQL side (created with createMysqlKnex). */
+  mysql: Knex;
+  /** Knex of the PostgreSQL side (created with createPostgresKnex). */
+  pg: Knex;
+  translators: TranslatorSet;
+  logger?: Logger;
+  events?: DualWriteEvents;
+  metrics?: DualWriteMetrics;
+  /** Keys per source read and per delete statement. @default 1000 */
+  chunkSize?: number;
+  /** Rows at or above which an upsert into PostgreSQL goes through COPY + a staging table. @default 2000 */
+  copyThreshold?: number;
+  /** PostgreSQL target: `lock_timeout` of the bucket locks and writes, ms (0 = none). @default 10000 */
+  lockTimeoutMs?: number;
+}
+
+const DEFAULTS = { chunkSize: 1000, copyThreshold: 2000, lockTimeoutMs: 10_000 } as const;
+
+/** Session flag that trigger capture skips, so the syncer's own writes are never captured again. */
+const NO_CAPTURE: Record<Side, { on: string; off?: string }> = {
+  mysql: { on: 'SET @dualwrite_sync = 1', off: 'SET @dualwrite_sync = NULL' },
+  postgres: { on: "SELECT set_config('dualwrite.sync', '1', true)" },
+};
+
+/**
+ * The Syncer: for one table and a set of keys, in ONE target transaction — lock the keys' buckets
+ * (ascending), read the keys' current rows from the source, upsert the present ones and delete the
+ * absent ones on the target, commit. Because a sync reads the source only after it holds the buckets,
+ * whichever of two overlapping syncs commits last wrote the newest image (the ordering invariant).
+ */
+export class KeySyncer implements Syncer {
+  readonly #db: Record<Side, Knex>;
+  readonly #translators: TranslatorSet;
+  readonly #log: Logger;
+  readonly #events: DualWriteEvents | undefined;
+  readonly #metrics: DualWriteMetrics | undefined;
+  readonly #opts: Required<Pick<KeySyncerOptions, 'chunkSize' | 'copyThreshold' | 'lockTimeoutMs'>>;
+  readonly quarantine: QuarantineStore;
+
+  constructor(options: KeySyncerOptions) {
+    this.#db = { mysql: options.mysql, postgres: options.pg };
+    this.#translators = options.translators;
+    this.#log = (options.logger ?? createSilentLogger()).child({ component: 'syncer' });
+    this.#events = options.events;
+    this.#metrics = options.metrics;
+    this.#opts = {
+      chunkSize: positive('chunkSize', options.chunkSize ?? DEFAULTS.chunkSize),
+      copyThreshold: positive('copyThreshold', options.copyThreshold ?? DEFAULTS.copyThreshold),
+      lockTimeoutMs: options.lockTimeoutMs ?? DEFAULTS.lockTimeoutMs,
+    };
+    this.quarantine = new QuarantineStore(options.pg);
+  }
+
+  async sync(table: string, keys: readonly KeyTuple[], from: Side): Promise<SyncResult> {
+    const started = performance.now();
+    const tr = this.#translators.table(table);
+    const to = otherSide(from);
+    const unique = dedupe(keys.map((k) => tr.canonicalKey(k, from)));
+    const result: SyncResult = { table, upserted: 0, deleted: 0, quarantined: [] };
+    if (unique.length === 0) return result;
+    const direction = `${from}->${to}`;
+
+    await this.#db[to].transaction(
+      async (trx) => {
+        await this.#beginTarget(trx, to);
+        try {
+          await lockBuckets(trx, bucketsFor(table, unique));
+          const sourceRows = await this.#readSource(tr, unique, from);
+          const upserts: Row[] = [];
+          const synced: KeyTuple[] = [];
+          const absent: unknown[][] = [];
+          for (const key of unique) {
+            const row = sourceRows.get(keyText(key));
+            if (row === undefined) {
+              const targetKey = tryKeyForSide(tr, key, to);
+              // A key the target cannot even express cannot have a row there: nothing to delete.
+              if (targetKey) absent.push(targetKey);
+              synced.push(key);
+              continue;
+            }
+            try {
+              upserts.push(tr.translate(row, from));
+              synced.push(key);
+            } catch (error) {
+              if (!(error instanceof TranslationError)) throw error;
+              result.quarantined.push({
+                key,
+                code: error.problem,
+                ...(error.column === undefined ? {} : { column: error.column }),
+                reason: error.message,
+              });
+            }
+          }
+          if (to === 'postgres' && upserts.length >= this.#opts.copyThreshold) {
+            await copyUpsert(trx, table, tr.primaryKey, unionColumns(upserts), upserts);
+          } else {
+            await upsertRows(trx, to, table, tr.primaryKey, upserts);
+          }
+          result.upserted = upserts.length;
+          result.deleted = await deleteKeys(trx, table, tr.primaryKey, absent, this.#opts.chunkSize);
+          // Quarantine bookkeeping happens while the buckets are held, so it is ordered like the rows.
+          const store = to === 'postgres' ? trx : undefined;
+          const entries: QuarantineEntry[] = result.quarantined.map((q) => ({ table, direction, ...q }));
+          if (entries.length > 0) await this.quarantine.record(entries, store);
+          if (synced.length > 0) await this.quarantine.resolve(table, synced, store);
+        } finally {
+          await this.#endTarget(trx, to);
+        }
+      },
+      { isolationLevel: 'read committed' },
+    );
+
+    this.#report(result, from, to, direction, performance.now() - started);
+    return result;
+  }
+
+  /** Marks the session as the syncer's (no trigger capture) and bounds lock waits. */
+  async #beginTarget(trx: Knex.Transaction, to: Side): Promise<void> {
+    await trx.raw(NO_CAPTURE[to].on);
+    if (to === 'postgres' && this.#opts.lockTimeoutMs > 0) {
+      await trx.raw(`SET LOCAL lock_timeout = ${Math.floor(this.#opts.lockTimeoutMs)}`);
+    }
+  }
+
+  /** MySQL user variables outlive the transaction: reset before the pooled connection is reused. */
+  async #endTarget(trx: Knex.Transaction, to: Side): Promise<void> {
+    const off = NO_CAPTURE[to].off;
+    if (off === undefined) return;
+    try {
+      await trx.raw(off);
+    } catch (error) {
+      this.#log.debug({ err: error }, 'could not reset the sync session flag (connection lost?)');
+    }
+  }
+
+  /** Current rows of `keys` on the source, by key text. */
+  async #readSource(tr: RowTranslator, keys: readonly KeyTuple[], from: Side): Promise<Map<string, Row>> {
+    const db = this.#db[from];
+    const pk = tr.primaryKey;
+    const rows = new Map<string, Row>();
+    for (const part of chunks(keys, this.#opts.chunkSize)) {
+      const values = part
+        .map((k) => tryKeyForSide(tr, k, from))
+        .filter((v): v is unknown[] => v !== undefined);
+      if (values.length === 0) continue;
+      const q = db(tr.table).select([...tr.columns]);
+      const found = (
+        pk.length === 1
+          ? await q.whereIn(pk[0] as string, values.map((v) => v[0]) as Knex.Value[])
+          : await q.whereIn([...pk], values as Knex.Value[][])
+      ) as Row[];
+      for (const row of found) {
+        rows.set(
+          keyText(
+            tr.canonicalKey(
+              pk.map((c) => row[c]),
+              from,
+            ),
+          ),
+          row,
+        );
+      }
+    }
+    return rows;
+  }
+
+  #report(result: SyncResult, from: Side, to: Side, direction: string, ms: number): void {
+    const { table } = result;
+    if (this.#metrics) {
+      if (result.upserted) this.#metrics.synced.inc({ table, op: 'upsert' }, result.upserted);
+      if (result.deleted) this.#metrics.synced.inc({ table, op: 'delete' }, result.deleted);
+      for (const q of result.quarantined) this.#metrics.quarantined.inc({ table, code: q.code });
+    }
+    for (const q of result.quarantined) {
+      this.#log.warn({ table, key: q.key, code: q.code, column: q.column }, 'key quarantined');
+      this.#events?.safeEmit('keyQuarantined', { table, direction, ...q });
+    }
+    this.#events?.safeEmit('synced', {
+      table,
+      from,
+      to,
+      upserted: result.upserted,
+      deleted: result.deleted,
+      quarantined: result.quarantined.length,
+      ms,
+    });
+  }
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new TypeError(`Expected \`${name}\` to be a positive integer, got \`${String(value)}\``);
+  }
+  return value;
+}
+
+function dedupe(keys: readonly KeyTuple[]): KeyTuple[] {
+  const seen = new Map<string, KeyTuple>();
+  for (const k of keys) seen.set(keyText(k), k);
+  return [...seen.values()];
+}
+
+function tryKeyForSide(tr: RowTranslator, key: KeyTuple, side: Side): unknown[] | undefined {
+  try {
+    return tr.keyForSide(key, side);
+  } catch (error) {
+    if (error instanceof TranslationError) return undefined;
+    throw error;
+  }
+}
+
+/** COPY takes one column list: a column a translator left out of a row is written as NULL. */
+function unionColumns(rows: readonly Row[]): string[] {
+  const cols = new Set<string>();
+  for (const row of rows) for (const c of Object.keys(row)) cols.add(c);
+  return [...cols];
+}

@@ -1,0 +1,174 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { META_TABLES } from '../../lib/meta/tables.js';
+import { DualWriteEvents } from '../../lib/observe/events.js';
+import { createMetrics } from '../../lib/observe/metrics.js';
+import { KeySyncer } from '../../lib/sync/syncer.js';
+import { useFreshDatabases } from '../support/databases.js';
+import { createSyncTables, rowsOf, syncTranslators } from './support/fixtures.js';
+
+const dbs = useFreshDatabases('dwsync');
+let syncer: KeySyncer;
+const events = new DualWriteEvents();
+const metrics = createMetrics();
+
+beforeAll(async () => {
+  await createSyncTables(dbs);
+  syncer = new KeySyncer({
+    mysql: dbs.mysql,
+    pg: dbs.pg,
+    translators: syncTranslators,
+    events,
+    metrics,
+    copyThreshold: 100,
+  });
+});
+
+describe('KeySyncer.sync', () => {
+  it('upserts present keys, deletes absent ones, and is idempotent (MySQL → PG)', async () => {
+    await dbs.mysql('items').insert([
+      { id: 1, name: 'one', qty: 1, active: true, note: null },
+      { id: 2, name: 'two\ttab\nline', qty: 2, active: false, note: 'x' },
+    ]);
+    await dbs.pg.raw(`INSERT INTO items (id, name) OVERRIDING SYSTEM VALUE VALUES (1, 'stale'), (3, 'gone')`);
+    const first = await syncer.sync('items', [[1], [2], [3], [2], [99]], 'mysql');
+    expect(first).toMatchObject({ table: 'items', upserted: 2, deleted: 1, quarantined: [] });
+    expect(await rowsOf(dbs.pg, 'items')).toEqual(await rowsOf(dbs.mysql, 'items'));
+    const again = await syncer.sync('items', [[1], [2], [3]], 'mysql');
+    expect(again).toMatchObject({ upserted: 2, deleted: 0 });
+    expect(await rowsOf(dbs.pg, 'items')).toEqual(await rowsOf(dbs.mysql, 'items'));
+    expect(await rowsOf(dbs.pg, 'items')).toHaveLength(2);
+  });
+
+  it('syncs PG → MySQL and composite keys', async () => {
+    await dbs.pg('pairs').insert([
+      { a: 1, b: 'x', v: 10 },
+      { a: 1, b: 'y', v: 11 },
+    ]);
+    await dbs.mysql('pairs').insert({ a: 2, b: 'z', v: 0 });
+    const r = await syncer.sync(
+      'pairs',
+      [
+        [1, 'x'],
+        [1, 'y'],
+        [2, 'z'],
+      ],
+      'postgres',
+    );
+    expect(r).toMatchObject({ upserted: 2, deleted: 1 });
+    expect(await rowsOf(dbs.mysql, 'pairs', ['a', 'b'])).toEqual(await rowsOf(dbs.pg, 'pairs', ['a', 'b']));
+    await dbs.pg('pairs').where({ a: 1, b: 'x' }).update({ v: 12 });
+    await syncer.sync('pairs', [['1', 'x']], 'postgres');
+    expect(await dbs.mysql('pairs').where({ a: 1, b: 'x' }).first()).toEqual({ a: 1, b: 'x', v: 12 });
+  });
+
+  it('does not capture its own writes: the session flag is set in the target transaction and reset after', async () => {
+    await dbs.mysql.raw(`CREATE TABLE flag_probe (id INT PRIMARY KEY, seen INT NULL)`);
+    await dbs.mysql.raw(
+      `CREATE TRIGGER flag_probe_bi BEFORE INSERT ON flag_probe FOR EACH ROW SET NEW.seen = @dualwrite_sync`,
+    );
+    await dbs.pg.raw(`CREATE TABLE flag_probe (id integer PRIMARY KEY, seen integer NULL)`);
+    await dbs.pg('flag_probe').insert({ id: 1, seen: null });
+    const translators = {
+      ...syncTranslators,
+      table: () => ({
+        ...syncTranslators.table('pairs'),
+        table: 'flag_probe',
+        primaryKey: ['id'],
+        columns: ['id'],
+        canonicalKey: (v: readonly unknown[]) => v.map(Number),
+        keyForSide: (k: readonly (string | number)[]) => [...k],
+        translate: (row: Record<string, unknown>) => ({ id: row['id'] }),
+      }),
+    };
+    const s = new KeySyncer({ mysql: dbs.mysql, pg: dbs.pg, translators });
+    await s.sync('flag_probe', [[1]], 'postgres');
+    expect(await dbs.mysql('flag_probe').first()).toEqual({ id: 1, seen: 1 });
+    // The pooled connections come back without the flag.
+    const flags = await Promise.all(
+      Array.from({ length: 12 }, () => dbs.mysql.raw('SELECT @dualwrite_sync AS f')),
+    );
+    expect(flags.map((f) => (f[0] as { f: unknown }[])[0]?.f)).toEqual(Array(12).fill(null));
+  });
+
+  it('uses COPY for large batches, keeping GENERATED ALWAYS identity values', async () => {
+    const rows = Array.from({ length: 500 }, (_, i) => ({
+      id: 1000 + i,
+      name: `bulk \\ ${i}\r\n`,
+      qty: i,
+      active: i % 2 === 0,
+      note: i % 3 === 0 ? null : `n${i}`,
+    }));
+    await dbs.mysql('items').insert(rows);
+    await dbs.pg.raw(`INSERT INTO items (id, name) OVERRIDING SYSTEM VALUE VALUES (1001, 'stale')`);
+    const r = await syncer.sync(
+      'items',
+      rows.map((x) => [x.id]),
+      'mysql',
+    );
+    expect(r.upserted).toBe(500);
+    expect(await rowsOf(dbs.pg, 'items')).toEqual(await rowsOf(dbs.mysql, 'items'));
+  });
+
+  it('quarantines keys the target cannot hold while the other keys sync, and resolves them once fixed', async () => {
+    const quarantined: string[] = [];
+    events.on('keyQuarantined', (e) => quarantined.push(`${e.table}:${JSON.stringify(e.key)}:${e.code}`));
+    await dbs.mysql('tokens').insert([
+      { id: 1, ref: '6f1c1a52-4d0c-4f4e-9a7e-1c2b3d4e5f60', body: 'fine' },
+      { id: 2, ref: 'not-a-uuid', body: 'bad ref' },
+      { id: 3, ref: '6f1c1a52-4d0c-4f4e-9a7e-1c2b3d4e5f61', body: 'nul \u0000 here' },
+      { id: 4, ref: '6f1c1a52-4d0c-4f4e-9a7e-1c2b3d4e5f62', body: 'fine too' },
+    ]);
+    const r = await syncer.sync('tokens', [[1], [2], [3], [4]], 'mysql');
+    expect(r.upserted).toBe(2);
+    expect(r.quarantined.map((q) => [q.key, q.code, q.column])).toEqual([
+      [[2], 'invalid_uuid', 'ref'],
+      [[3], 'nul_byte', 'body'],
+    ]);
+    expect(quarantined).toEqual(['tokens:[2]:invalid_uuid', 'tokens:[3]:nul_byte']);
+    expect((await dbs.pg('tokens').select('id').orderBy('id')).map((x) => x.id)).toEqual([1, 4]);
+    const open = await syncer.quarantine.listOpen('tokens');
+    expect(open.map((q) => [q.key, q.code, q.column, q.direction])).toEqual([
+      [[2], 'invalid_uuid', 'ref', 'mysql->postgres'],
+      [[3], 'nul_byte', 'body', 'mysql->postgres'],
+    ]);
+    expect(open[0]?.reason).toContain('not-a-uuid');
+    // Syncing again keeps one open entry per key.
+    await syncer.sync('tokens', [[2], [3]], 'mysql');
+    expect(await syncer.quarantine.listOpen('tokens')).toHaveLength(2);
+    const metricText = await metrics.registry.getSingleMetricAsString('dualwrite_quarantined_keys_total');
+    expect(metricText).toContain('table="tokens",code="nul_byte"} 2');
+    // Fixing the source row lets the key through and resolves its entry.
+    await dbs.mysql('tokens').where({ id: 3 }).update({ body: 'clean' });
+    await syncer.sync('tokens', [[3]], 'mysql');
+    expect((await syncer.quarantine.listOpen('tokens')).map((q) => q.key)).toEqual([[2]]);
+    expect(await dbs.pg('tokens').where({ id: 3 }).first()).toMatchObject({ body: 'clean' });
+    const all = await dbs.pg(META_TABLES.quarantine).whereNotNull('resolved_at');
+    expect(all).toHaveLength(1);
+  });
+
+  it('never leaves an older image last when syncs of one key race with writes', async () => {
+    await dbs.mysql('items').insert({ id: 500, name: 'race', qty: 0 });
+    const seen: number[] = [];
+    let writing = true;
+    const monitor = (async () => {
+      while (writing) {
+        const row = (await dbs.pg('items').where({ id: 500 }).first()) as { qty: number } | undefined;
+        if (row) seen.push(row.qty);
+      }
+    })();
+    const inflight = new Set<Promise<unknown>>();
+    for (let i = 1; i <= 150; i++) {
+      await dbs.mysql('items').where({ id: 500 }).update({ qty: i });
+      const p = syncer.sync('items', [[500]], 'mysql').finally(() => inflight.delete(p));
+      inflight.add(p);
+      if (inflight.size >= 6) await Promise.race(inflight);
+    }
+    await Promise.all(inflight);
+    writing = false;
+    await monitor;
+    expect(seen.length).toBeGreaterThan(5);
+    // Writes only increase qty, so the target's value must never go back.
+    for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1] as number);
+    expect(await dbs.pg('items').where({ id: 500 }).first()).toMatchObject({ qty: 150 });
+  });
+});
