@@ -1,0 +1,241 @@
+import { DualWriteError, ErrorCode } from '../errors.js';
+import { isMetaTable } from '../meta/tables.js';
+import { createSilentLogger } from '../observe/logger.js';
+import type { TableSchema } from '../schema/model.js';
+import { otherSide, type Side } from '../stage/stage.js';
+import { type BackfillCheckpoint, CheckpointStore } from './checkpoint.js';
+import { KeyPager } from './keys.js';
+import { foreignKeyOrder, runOrdered } from './order.js';
+import { resetPgSequences } from './sequences.js';
+import { copyPhase, startCheckpoint, type TableProgress, type TableRun, targetOnlyPhase } from './table.js';
+import { TokenBucket } from './throttle.js';
+import type { BackfillEvent, BackfillOptions, BackfillResult, TableOutcome } from './types.js';
+
+/** Defaults of BackfillOptions, in one place. */
+export const BACKFILL_DEFAULTS = {
+  from: 'mysql' as Side,
+  batchSize: 1000,
+  concurrency: 2,
+  maxRowsPerSecond: 0,
+  slowBatchMs: 5000,
+} as const;
+
+function positiveInt(name: string, value: number | undefined, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < min) {
+    throw new TypeError(`backfill: \`${name}\` must be an integer >= ${min}, received ${String(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Copies every row of the selected tables from the authoritative side to the other one while the app
+ * keeps writing: `syncer.sync(table, keys, from)` over all keys in primary-key order, so a batch can never
+ * overwrite a newer row or bring back a deleted one. Resumable from per-table checkpoints.
+ *
+ * Order: parents are copied before the tables whose foreign keys reference them, and target-only rows
+ * are deleted children first; foreign keys stay in place on the target. Self-references and FK cycles
+ * have no such order: those rows rely on the syncer (see docs of foreignKeyOrder).
+ */
+export async function backfill(options: BackfillOptions): Promise<BackfillResult> {
+  const from = options.from ?? BACKFILL_DEFAULTS.from;
+  const to = otherSide(from);
+  const batchSize = positiveInt('batchSize', options.batchSize, BACKFILL_DEFAULTS.batchSize);
+  const concurrency = positiveInt('concurrency', options.concurrency, BACKFILL_DEFAULTS.concurrency);
+  const maxRowsPerSecond = positiveInt('maxRowsPerSecond', options.maxRowsPerSecond, 0, 0);
+  const slowBatchMs = positiveInt('slowBatchMs', options.slowBatchMs, BACKFILL_DEFAULTS.slowBatchMs);
+  const logger = (options.logger ?? createSilentLogger()).child({ component: 'backfill' });
+  const onEvent = options.onEvent;
+  const emit = (event: BackfillEvent): void => {
+    try {
+      onEvent?.(event);
+    } catch (error) {
+      logger.warn({ err: error }, 'backfill event listener threw');
+    }
+  };
+  const source = from === 'mysql' ? options.mysql : options.postgres;
+  const target = from === 'mysql' ? options.postgres : options.mysql;
+  const store = new CheckpointStore(options.postgres);
+  await store.ensure();
+  const bucket = new TokenBucket(maxRowsPerSecond, Math.max(batchSize, maxRowsPerSecond));
+  const started = performance.now();
+
+  const outcomes = new Map<string, TableOutcome>();
+  const skip = (table: string, status: TableOutcome['status'], reason: string, code?: string): void => {
+    outcomes.set(table, { table, status, rows: 0, deleted: 0, quarantined: 0, durationMs: 0, reason, code });
+    emit({ type: 'tableSkipped', table, reason, code });
+    if (status === 'refused') logger.error({ table, code }, reason);
+    else logger.info({ table }, reason);
+  };
+
+  const selected = selectTables(options, skip);
+  const { parents, cycles } = foreignKeyOrder(selected);
+  for (const cycle of cycles) {
+    logger.warn({ tables: cycle }, 'foreign keys form a cycle: these tables are copied without an order');
+  }
+  const runs = new Map<
+    string,
+    { run: TableRun; cp: BackfillCheckpoint; progress: TableProgress; t0: number }
+  >();
+  const fail = (table: string, error: unknown): void => {
+    const err = error instanceof Error ? error : new Error(String(error));
+    const entry = runs.get(table);
+    outcomes.set(table, {
+      table,
+      status: 'failed',
+      rows: entry?.progress.rows ?? 0,
+      deleted: entry?.progress.deleted ?? 0,
+      quarantined: entry?.progress.quarantined ?? 0,
+      durationMs: entry ? performance.now() - entry.t0 : 0,
+      reason: err.message,
+      code: (err as { code?: string }).code,
+    });
+    emit({ type: 'tableFailed', table, error: err });
+    logger.error({ table, err }, 'backfill of table failed');
+  };
+
+  const names = selected.map((t) => t.name);
+  // Phase 1, parents first: copy the source's rows.
+  await runOrdered(names, parents, concurrency, async (table) => {
+    const t0 = performance.now();
+    const run: TableRun = {
+      table,
+      translator: options.translators.table(table),
+      source,
+      target,
+      from,
+      to,
+      syncer: options.syncer,
+      store,
+      bucket,
+      batchSize,
+      slowBatchMs,
+      logger: logger.child({ table }),
+      emit,
+      signal: options.signal,
+    };
+    try {
+      let cp = options.restart ? null : await store.read(table);
+      if (cp?.done) {
+        skip(table, 'skipped', 'already backfilled (run with restart to copy again)');
+        return;
+      }
+      const resumed = cp !== null;
+      if (cp) cp.total = Math.max(await countSource(run), cp.rowsDone);
+      else {
+        cp = await startCheckpoint(run);
+        await store.write(table, cp);
+      }
+      const progress: TableProgress = { rows: 0, deleted: 0, quarantined: 0 };
+      runs.set(table, { run, cp, progress, t0 });
+      emit({ type: 'tableStart', table, total: cp.total, rowsDone: cp.rowsDone, resumed });
+      run.logger.info({ total: cp.total, rowsDone: cp.rowsDone, resumed }, 'backfilling table');
+      await copyPhase(run, cp, progress);
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      fail(table, error);
+      runs.delete(table);
+    }
+  });
+
+  // Phase 2, children first: delete target-only rows, reset sequences, mark done.
+  const children = new Map<string, Set<string>>();
+  for (const [child, ps] of parents)
+    for (const p of ps) children.set(p, (children.get(p) ?? new Set()).add(child));
+  await runOrdered([...runs.keys()], children, concurrency, async (table) => {
+    const entry = runs.get(table)!;
+    const { run, cp, progress } = entry;
+    try {
+      await targetOnlyPhase(run, cp, progress);
+      if (to === 'postgres') await (options.resetSequences ?? resetPgSequences)(options.postgres, table);
+      cp.done = true;
+      cp.finishedAt = new Date().toISOString();
+      await store.write(table, cp);
+      const durationMs = performance.now() - entry.t0;
+      outcomes.set(table, {
+        table,
+        status: 'done',
+        ...progress,
+        durationMs,
+        resumed: cp.rowsDone > progress.rows,
+      });
+      emit({
+        type: 'tableDone',
+        table,
+        rowsDone: cp.rowsDone,
+        deleted: cp.deleted,
+        quarantined: cp.quarantined,
+        durationMs,
+      });
+      run.logger.info({ rows: progress.rows, deleted: progress.deleted, durationMs }, 'table backfilled');
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      fail(table, error);
+    }
+  });
+
+  const tables = [...outcomes.values()];
+  const rows = tables.reduce((n, t) => n + t.rows, 0);
+  const durationMs = performance.now() - started;
+  return {
+    tables,
+    rows,
+    durationMs,
+    rowsPerSecond: rows / Math.max(0.001, durationMs / 1000),
+    ok: tables.every((t) => t.status === 'done' || t.status === 'skipped'),
+  };
+}
+
+async function countSource(run: TableRun): Promise<number> {
+  return new KeyPager(run.source, run.from, run.table, run.translator.primaryKey).count();
+}
+
+/** The tables to copy; the others are reported through `skip` with the reason. */
+function selectTables(
+  options: BackfillOptions,
+  skip: (table: string, status: 'skipped' | 'refused', reason: string, code?: string) => void,
+): TableSchema[] {
+  const byName = new Map(options.sourceSchema.tables.map((t) => [t.name, t]));
+  const excluded = new Set(options.exclude ?? []);
+  const requested = options.tables ?? options.sourceSchema.tables.map((t) => t.name);
+  const out: TableSchema[] = [];
+  for (const name of new Set(requested)) {
+    const table = byName.get(name);
+    if (isMetaTable(name)) {
+      if (options.tables) skip(name, 'skipped', 'dualwrite_* tables are never backfilled');
+    } else if (!table) {
+      skip(name, 'refused', `table ${name} does not exist on the source`, ErrorCode.UnknownTable);
+    } else if (excluded.has(name)) {
+      skip(name, 'skipped', 'excluded by the config (tables.<name>.exclude)');
+    } else if (table.primaryKey.length === 0) {
+      skip(
+        name,
+        'refused',
+        `table ${name} has no primary key: rows cannot be synced by key (add one, or exclude the table)`,
+        ErrorCode.NoPrimaryKey,
+      );
+    } else if (!options.translators.has(name)) {
+      skip(
+        name,
+        'refused',
+        `table ${name} is not on both sides (create it on the target first)`,
+        ErrorCode.UnknownTable,
+      );
+    } else {
+      out.push(table);
+    }
+  }
+  return out;
+}
+
+/** Throws DualWriteError(NoPrimaryKey) naming the tables a backfill refused, for callers that want an error. */
+export function assertBackfilled(result: BackfillResult): void {
+  const bad = result.tables.filter((t) => t.status === 'refused' || t.status === 'failed');
+  const first = bad[0];
+  if (!first) return;
+  throw new DualWriteError(
+    (first.code as ErrorCode | undefined) ?? ErrorCode.SyncFailed,
+    `backfill incomplete: ${bad.map((t) => `${t.table} (${t.reason ?? t.status})`).join('; ')}`,
+    { table: first.table },
+  );
+}

@@ -1,0 +1,104 @@
+import type { Knex } from 'knex';
+import type { Side } from '../stage/stage.js';
+
+/** Primary-key values exactly as the driver of one side returned them (raw, not canonical). */
+export type RawKey = unknown[];
+
+/**
+ * Reads primary keys of one table on one side in key order, a page at a time (keyset pagination:
+ * `WHERE key > last ORDER BY key LIMIT n`), so memory stays at one page whatever the table size.
+ * Only key columns are read, which an index-only scan of the primary key serves.
+ */
+export class KeyPager {
+  readonly #knex: Knex;
+  readonly #side: Side;
+  readonly #table: string;
+  readonly #columns: readonly string[];
+
+  constructor(knex: Knex, side: Side, table: string, columns: readonly string[]) {
+    if (columns.length === 0) throw new TypeError(`KeyPager: table ${table} has no primary-key columns`);
+    this.#knex = knex;
+    this.#side = side;
+    this.#table = table;
+    this.#columns = columns;
+  }
+
+  /** The next `limit` keys strictly after `after` (from the start when null), in key order. */
+  async page(after: RawKey | null, limit: number): Promise<RawKey[]> {
+    const cols = this.#columns.map(() => '??').join(', ');
+    const bindings: unknown[] = [...this.#columns, this.#table];
+    let where = '';
+    if (after) {
+      const predicate = keysetPredicate(this.#side, this.#columns.length);
+      where = ` WHERE ${predicate.sql}`;
+      bindings.push(...predicate.bindings(this.#columns, after));
+    }
+    bindings.push(...this.#columns);
+    const sql = `SELECT ${cols} FROM ??${where} ORDER BY ${cols} LIMIT ${Math.max(1, Math.floor(limit))}`;
+    const rows = rowsOf(await this.#knex.raw(sql, bindings as Knex.RawBinding[]));
+    return rows.map((row) => this.#columns.map((c) => row[c]));
+  }
+
+  /** Of `keys` (raw values bound on this side), those that exist here, as raw keys read back. */
+  async existing(keys: readonly (readonly unknown[])[]): Promise<RawKey[]> {
+    if (keys.length === 0) return [];
+    const cols = this.#columns.map(() => '??').join(', ');
+    const single = this.#columns.length === 1;
+    const tuple = single ? '?' : `(${this.#columns.map(() => '?').join(', ')})`;
+    const sql = `SELECT ${cols} FROM ?? WHERE ${single ? '??' : `(${cols})`} IN (${keys.map(() => tuple).join(', ')})`;
+    const rows = rowsOf(
+      await this.#knex.raw(sql, [
+        ...this.#columns,
+        this.#table,
+        ...this.#columns,
+        ...keys.flat(),
+      ] as Knex.RawBinding[]),
+    );
+    return rows.map((row) => this.#columns.map((c) => row[c]));
+  }
+
+  /** Exact row count (the progress total; a snapshot, live writes move it). */
+  async count(): Promise<number> {
+    const rows = rowsOf(await this.#knex.raw('SELECT COUNT(*) AS n FROM ??', [this.#table]));
+    return Number(rows[0]?.['n'] ?? 0);
+  }
+}
+
+/**
+ * `key > after` over the key columns. PostgreSQL compares row values and walks the index with it;
+ * MySQL/MariaDB get the expanded form `a > ? OR (a = ? AND b > ?)`, which their range optimiser
+ * handles for composite keys.
+ */
+function keysetPredicate(
+  side: Side,
+  n: number,
+): { sql: string; bindings: (cols: readonly string[], after: RawKey) => unknown[] } {
+  if (n === 1) return { sql: '?? > ?', bindings: (cols, after) => [cols[0], after[0]] };
+  if (side === 'postgres') {
+    const list = Array.from({ length: n }, () => '??').join(', ');
+    const vals = Array.from({ length: n }, () => '?').join(', ');
+    return { sql: `(${list}) > (${vals})`, bindings: (cols, after) => [...cols, ...after] };
+  }
+  const terms: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const eqs = Array.from({ length: i }, () => '?? = ?');
+    terms.push(`(${[...eqs, '?? > ?'].join(' AND ')})`);
+  }
+  return {
+    sql: `(${terms.join(' OR ')})`,
+    bindings: (cols, after) => {
+      const out: unknown[] = [];
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j < i; j++) out.push(cols[j], after[j]);
+        out.push(cols[i], after[i]);
+      }
+      return out;
+    },
+  };
+}
+
+/** knex.raw returns `[rows, fields]` on mysql2 and a pg Result on pg. */
+export function rowsOf(result: unknown): Record<string, unknown>[] {
+  if (Array.isArray(result)) return (result[0] ?? []) as Record<string, unknown>[];
+  return ((result as { rows?: unknown[] }).rows ?? []) as Record<string, unknown>[];
+}

@@ -1,0 +1,103 @@
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import type { DatabaseSchema } from '../schema/model.js';
+import type { Side } from '../stage/stage.js';
+import type { Syncer } from '../sync/types.js';
+import type { TranslatorSet } from '../translate/types.js';
+import type { BackfillPhase } from './checkpoint.js';
+
+export interface BackfillOptions {
+  /** MySQL/MariaDB connection (from createMysqlKnex). */
+  mysql: Knex;
+  /** PostgreSQL connection (from createPostgresKnex); also holds the checkpoints (dualwrite_state). */
+  postgres: Knex;
+  /** The side rows are copied from: the authoritative one. @default 'mysql' */
+  from?: Side;
+  /** Moves rows; every batch goes through `syncer.sync(table, keys, from)`, under its locking protocol. */
+  syncer: Syncer;
+  /** Canonical keys and key binding per table. */
+  translators: TranslatorSet;
+  /** Introspected schema of the source side: tables, primary keys, foreign keys. */
+  sourceSchema: DatabaseSchema;
+  /** Tables to backfill. @default every table of the source schema except dualwrite_* and `exclude` */
+  tables?: readonly string[];
+  /** Tables left out (the config's `tables[name].exclude`). @default [] */
+  exclude?: readonly string[];
+  /** Keys per batch (the most a resumed run repeats). @default 1000 */
+  batchSize?: number;
+  /** Tables copied at once. @default 2 */
+  concurrency?: number;
+  /** Rows per second over all tables; 0 means no limit. @default 0 */
+  maxRowsPerSecond?: number;
+  /** A batch slower than this (ms) means the source is slow: the batch size halves and the walk pauses. @default 5000 */
+  slowBatchMs?: number;
+  /** Start every table over, ignoring checkpoints (a finished table is otherwise skipped). @default false */
+  restart?: boolean;
+  /** Resets sequences/identities of a table on PostgreSQL after it is copied. @default resetPgSequences */
+  resetSequences?: (pg: Knex, table: string) => Promise<unknown>;
+  /** @default a silent logger */
+  logger?: Logger;
+  /** Progress and lifecycle events, called synchronously; must not throw. */
+  onEvent?: (event: BackfillEvent) => void;
+  /** Aborting stops after the batch in flight; the checkpoints let a later run resume. */
+  signal?: AbortSignal;
+}
+
+/** Events of a backfill, in the order they happen for a table. */
+export type BackfillEvent =
+  /** A table starts (or resumes: `rowsDone` > 0). */
+  | { type: 'tableStart'; table: string; total: number; rowsDone: number; resumed: boolean }
+  /** A batch was synced and checkpointed. `rate` is rows/s of this table since this run started it. */
+  | {
+      type: 'batch';
+      table: string;
+      phase: BackfillPhase;
+      rows: number;
+      rowsDone: number;
+      total: number;
+      deleted: number;
+      latencyMs: number;
+      rate: number;
+    }
+  /** The source answered slowly: the batch size shrank and the walk pauses `pauseMs`. */
+  | { type: 'backoff'; table: string; latencyMs: number; batchSize: number; pauseMs: number }
+  /** A table finished both phases. */
+  | {
+      type: 'tableDone';
+      table: string;
+      rowsDone: number;
+      deleted: number;
+      quarantined: number;
+      durationMs: number;
+    }
+  /** A table was not backfilled: refused (no primary key, not on both sides), already done, or excluded. */
+  | { type: 'tableSkipped'; table: string; reason: string; code?: string }
+  /** A table failed; others go on. */
+  | { type: 'tableFailed'; table: string; error: Error };
+
+export interface TableOutcome {
+  table: string;
+  status: 'done' | 'skipped' | 'refused' | 'failed';
+  /** Source keys synced by this run. */
+  rows: number;
+  /** Target-only keys deleted by this run. */
+  deleted: number;
+  quarantined: number;
+  durationMs: number;
+  /** Why a table was skipped, refused or failed. */
+  reason?: string;
+  code?: string;
+  /** Whether this run continued from a checkpoint. */
+  resumed?: boolean;
+}
+
+export interface BackfillResult {
+  tables: TableOutcome[];
+  /** Source keys synced by this run, all tables. */
+  rows: number;
+  durationMs: number;
+  /** rows / seconds of this run. */
+  rowsPerSecond: number;
+  /** True when no table failed or was refused. */
+  ok: boolean;
+}
