@@ -1,4 +1,5 @@
 import { DualWriteError, ErrorCode } from '../errors.js';
+import { initMetaTables } from '../meta/init.js';
 import { isMetaTable } from '../meta/tables.js';
 import { createSilentLogger } from '../observe/logger.js';
 import type { TableSchema } from '../schema/model.js';
@@ -56,7 +57,8 @@ export async function backfill(options: BackfillOptions): Promise<BackfillResult
   const source = from === 'mysql' ? options.mysql : options.postgres;
   const target = from === 'mysql' ? options.postgres : options.mysql;
   const store = new CheckpointStore(options.postgres);
-  await store.ensure();
+  // The syncer's lock buckets and the checkpoints' state table; idempotent.
+  await initMetaTables(options.mysql, options.postgres);
   const bucket = new TokenBucket(maxRowsPerSecond, Math.max(batchSize, maxRowsPerSecond));
   const started = performance.now();
 

@@ -63,14 +63,6 @@ export class CheckpointStore {
     this.#pg = pg;
   }
 
-  /** Creates dualwrite_state when `dualwrite init` has not run (same layout as lib/meta/tables.ts). */
-  async ensure(): Promise<void> {
-    await this.#pg.raw(
-      `CREATE TABLE IF NOT EXISTS ?? (name varchar(255) PRIMARY KEY, value text NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())`,
-      [META_TABLES.state],
-    );
-  }
-
   async read(table: string): Promise<BackfillCheckpoint | null> {
     const rows = rowsOf(
       await this.#pg.raw('SELECT value FROM ?? WHERE name = ?', [META_TABLES.state, checkpointName(table)]),
