@@ -24,3 +24,13 @@ export { QuarantineStore, type QuarantineEntry, type QuarantineRecord } from './
 export { lockBucket, keyText } from './sync/buckets.js';
 export { DualWriteEvents, type DualWriteEventMap, type DualWriteEventName } from './observe/events.js';
 export { createMetrics, BreakerStateValue, type DualWriteMetrics } from './observe/metrics.js';
+export { backfill, assertBackfilled, BACKFILL_DEFAULTS } from './backfill/backfill.js';
+export type { BackfillOptions, BackfillEvent, BackfillResult, TableOutcome } from './backfill/types.js';
+export {
+  CheckpointStore,
+  checkpointName,
+  BackfillPhase,
+  type BackfillCheckpoint,
+} from './backfill/checkpoint.js';
+export { resetPgSequences } from './backfill/sequences.js';
+export { TokenBucket } from './backfill/throttle.js';

@@ -1,3 +1,5 @@
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
 import { DualWriteError, ErrorCode } from '../errors.js';
 import { initMetaTables } from '../meta/init.js';
 import { isMetaTable } from '../meta/tables.js';
@@ -6,6 +8,9 @@ import type { TableSchema } from '../schema/model.js';
 import { otherSide, type Side } from '../stage/stage.js';
 import { type BackfillCheckpoint, CheckpointStore } from './checkpoint.js';
 import { KeyPager } from './keys.js';
+import { KeySyncer } from '../sync/syncer.js';
+import type { Syncer } from '../sync/types.js';
+import { uncheckedForeignKeys } from './connections.js';
 import { foreignKeyOrder, runOrdered } from './order.js';
 import { resetPgSequences } from './sequences.js';
 import { copyPhase, startCheckpoint, type TableProgress, type TableRun, targetOnlyPhase } from './table.js';
@@ -57,135 +62,182 @@ export async function backfill(options: BackfillOptions): Promise<BackfillResult
   const source = from === 'mysql' ? options.mysql : options.postgres;
   const target = from === 'mysql' ? options.postgres : options.mysql;
   const store = new CheckpointStore(options.postgres);
-  // The syncer's lock buckets and the checkpoints' state table; idempotent.
-  await initMetaTables(options.mysql, options.postgres);
-  const bucket = new TokenBucket(maxRowsPerSecond, Math.max(batchSize, maxRowsPerSecond));
-  const started = performance.now();
-
-  const outcomes = new Map<string, TableOutcome>();
-  const skip = (table: string, status: TableOutcome['status'], reason: string, code?: string): void => {
-    outcomes.set(table, { table, status, rows: 0, deleted: 0, quarantined: 0, durationMs: 0, reason, code });
-    emit({ type: 'tableSkipped', table, reason, code });
-    if (status === 'refused') logger.error({ table, code }, reason);
-    else logger.info({ table }, reason);
-  };
-
-  const selected = selectTables(options, skip);
-  const { parents, cycles } = foreignKeyOrder(selected);
-  for (const cycle of cycles) {
-    logger.warn({ tables: cycle }, 'foreign keys form a cycle: these tables are copied without an order');
+  const owned = options.syncer ? null : await ownSyncer(options, target, to, concurrency, logger);
+  const syncer = options.syncer ?? owned!.syncer;
+  try {
+    return await run();
+  } finally {
+    await owned?.close();
   }
-  const runs = new Map<
-    string,
-    { run: TableRun; cp: BackfillCheckpoint; progress: TableProgress; t0: number }
-  >();
-  const fail = (table: string, error: unknown): void => {
-    const err = error instanceof Error ? error : new Error(String(error));
-    const entry = runs.get(table);
-    outcomes.set(table, {
-      table,
-      status: 'failed',
-      rows: entry?.progress.rows ?? 0,
-      deleted: entry?.progress.deleted ?? 0,
-      quarantined: entry?.progress.quarantined ?? 0,
-      durationMs: entry ? performance.now() - entry.t0 : 0,
-      reason: err.message,
-      code: (err as { code?: string }).code,
-    });
-    emit({ type: 'tableFailed', table, error: err });
-    logger.error({ table, err }, 'backfill of table failed');
-  };
+  async function run(): Promise<BackfillResult> {
+    // The syncer's lock buckets and the checkpoints' state table; idempotent.
+    await initMetaTables(options.mysql, options.postgres);
+    const bucket = new TokenBucket(maxRowsPerSecond, Math.max(batchSize, maxRowsPerSecond));
+    const started = performance.now();
 
-  const names = selected.map((t) => t.name);
-  // Phase 1, parents first: copy the source's rows.
-  await runOrdered(names, parents, concurrency, async (table) => {
-    const t0 = performance.now();
-    const run: TableRun = {
-      table,
-      translator: options.translators.table(table),
-      source,
-      target,
-      from,
-      to,
-      syncer: options.syncer,
-      store,
-      bucket,
-      batchSize,
-      slowBatchMs,
-      logger: logger.child({ table }),
-      emit,
-      signal: options.signal,
-    };
-    try {
-      let cp = options.restart ? null : await store.read(table);
-      if (cp?.done) {
-        skip(table, 'skipped', 'already backfilled (run with restart to copy again)');
-        return;
-      }
-      const resumed = cp !== null;
-      if (cp) cp.total = Math.max(await countSource(run), cp.rowsDone);
-      else {
-        cp = await startCheckpoint(run);
-        await store.write(table, cp);
-      }
-      const progress: TableProgress = { rows: 0, deleted: 0, quarantined: 0 };
-      runs.set(table, { run, cp, progress, t0 });
-      emit({ type: 'tableStart', table, total: cp.total, rowsDone: cp.rowsDone, resumed });
-      run.logger.info({ total: cp.total, rowsDone: cp.rowsDone, resumed }, 'backfilling table');
-      await copyPhase(run, cp, progress);
-    } catch (error) {
-      if (options.signal?.aborted) throw error;
-      fail(table, error);
-      runs.delete(table);
-    }
-  });
-
-  // Phase 2, children first: delete target-only rows, reset sequences, mark done.
-  const children = new Map<string, Set<string>>();
-  for (const [child, ps] of parents)
-    for (const p of ps) children.set(p, (children.get(p) ?? new Set()).add(child));
-  await runOrdered([...runs.keys()], children, concurrency, async (table) => {
-    const entry = runs.get(table)!;
-    const { run, cp, progress } = entry;
-    try {
-      await targetOnlyPhase(run, cp, progress);
-      if (to === 'postgres') await (options.resetSequences ?? resetPgSequences)(options.postgres, table);
-      cp.done = true;
-      cp.finishedAt = new Date().toISOString();
-      await store.write(table, cp);
-      const durationMs = performance.now() - entry.t0;
+    const outcomes = new Map<string, TableOutcome>();
+    const skip = (table: string, status: TableOutcome['status'], reason: string, code?: string): void => {
       outcomes.set(table, {
         table,
-        status: 'done',
-        ...progress,
-        durationMs,
-        resumed: cp.rowsDone > progress.rows,
+        status,
+        rows: 0,
+        deleted: 0,
+        quarantined: 0,
+        durationMs: 0,
+        reason,
+        code,
       });
-      emit({
-        type: 'tableDone',
-        table,
-        rowsDone: cp.rowsDone,
-        deleted: cp.deleted,
-        quarantined: cp.quarantined,
-        durationMs,
-      });
-      run.logger.info({ rows: progress.rows, deleted: progress.deleted, durationMs }, 'table backfilled');
-    } catch (error) {
-      if (options.signal?.aborted) throw error;
-      fail(table, error);
-    }
-  });
+      emit({ type: 'tableSkipped', table, reason, code });
+      if (status === 'refused') logger.error({ table, code }, reason);
+      else logger.info({ table }, reason);
+    };
 
-  const tables = [...outcomes.values()];
-  const rows = tables.reduce((n, t) => n + t.rows, 0);
-  const durationMs = performance.now() - started;
-  return {
-    tables,
-    rows,
-    durationMs,
-    rowsPerSecond: rows / Math.max(0.001, durationMs / 1000),
-    ok: tables.every((t) => t.status === 'done' || t.status === 'skipped'),
-  };
+    const selected = selectTables(options, skip);
+    const { parents, cycles } = foreignKeyOrder(selected);
+    for (const cycle of cycles) {
+      logger.warn({ tables: cycle }, 'foreign keys form a cycle: these tables are copied without an order');
+    }
+    const runs = new Map<
+      string,
+      { run: TableRun; cp: BackfillCheckpoint; progress: TableProgress; t0: number }
+    >();
+    const fail = (table: string, error: unknown): void => {
+      const err = error instanceof Error ? error : new Error(String(error));
+      const entry = runs.get(table);
+      outcomes.set(table, {
+        table,
+        status: 'failed',
+        rows: entry?.progress.rows ?? 0,
+        deleted: entry?.progress.deleted ?? 0,
+        quarantined: entry?.progress.quarantined ?? 0,
+        durationMs: entry ? performance.now() - entry.t0 : 0,
+        reason: err.message,
+        code: (err as { code?: string }).code,
+      });
+      emit({ type: 'tableFailed', table, error: err });
+      logger.error({ table, err }, 'backfill of table failed');
+    };
+
+    const names = selected.map((t) => t.name);
+    // Phase 1, parents first: copy the source's rows.
+    await runOrdered(names, parents, concurrency, async (table) => {
+      const t0 = performance.now();
+      const run: TableRun = {
+        table,
+        translator: options.translators.table(table),
+        source,
+        target,
+        from,
+        to,
+        syncer,
+        store,
+        bucket,
+        batchSize,
+        slowBatchMs,
+        logger: logger.child({ table }),
+        emit,
+        signal: options.signal,
+      };
+      try {
+        let cp = options.restart ? null : await store.read(table);
+        if (cp?.done) {
+          skip(table, 'skipped', 'already backfilled (run with restart to copy again)');
+          return;
+        }
+        const resumed = cp !== null;
+        if (cp) cp.total = Math.max(await countSource(run), cp.rowsDone);
+        else {
+          cp = await startCheckpoint(run);
+          await store.write(table, cp);
+        }
+        const progress: TableProgress = { rows: 0, deleted: 0, quarantined: 0 };
+        runs.set(table, { run, cp, progress, t0 });
+        emit({ type: 'tableStart', table, total: cp.total, rowsDone: cp.rowsDone, resumed });
+        run.logger.info({ total: cp.total, rowsDone: cp.rowsDone, resumed }, 'backfilling table');
+        await copyPhase(run, cp, progress);
+      } catch (error) {
+        if (options.signal?.aborted) throw error;
+        fail(table, error);
+        runs.delete(table);
+      }
+    });
+
+    // Phase 2, children first: delete target-only rows, reset sequences, mark done.
+    const children = new Map<string, Set<string>>();
+    for (const [child, ps] of parents)
+      for (const p of ps) children.set(p, (children.get(p) ?? new Set()).add(child));
+    await runOrdered([...runs.keys()], children, concurrency, async (table) => {
+      const entry = runs.get(table)!;
+      const { run, cp, progress } = entry;
+      try {
+        await targetOnlyPhase(run, cp, progress);
+        if (to === 'postgres') await (options.resetSequences ?? resetPgSequences)(options.postgres, table);
+        cp.done = true;
+        cp.finishedAt = new Date().toISOString();
+        await store.write(table, cp);
+        const durationMs = performance.now() - entry.t0;
+        outcomes.set(table, {
+          table,
+          status: 'done',
+          ...progress,
+          durationMs,
+          resumed: cp.rowsDone > progress.rows,
+        });
+        emit({
+          type: 'tableDone',
+          table,
+          rowsDone: cp.rowsDone,
+          deleted: cp.deleted,
+          quarantined: cp.quarantined,
+          durationMs,
+        });
+        run.logger.info({ rows: progress.rows, deleted: progress.deleted, durationMs }, 'table backfilled');
+      } catch (error) {
+        if (options.signal?.aborted) throw error;
+        fail(table, error);
+      }
+    });
+
+    const tables = [...outcomes.values()];
+    const rows = tables.reduce((n, t) => n + t.rows, 0);
+    const durationMs = performance.now() - started;
+    return {
+      tables,
+      rows,
+      durationMs,
+      rowsPerSecond: rows / Math.max(0.001, durationMs / 1000),
+      ok: tables.every((t) => t.status === 'done' || t.status === 'skipped'),
+    };
+  }
+}
+
+/** The backfill's own syncer, writing through a target pool whose sessions do not check foreign keys. */
+async function ownSyncer(
+  options: BackfillOptions,
+  target: Knex,
+  to: Side,
+  concurrency: number,
+  logger: Logger,
+): Promise<{ syncer: Syncer; close: () => Promise<void> }> {
+  let writer: Knex | null = null;
+  if (options.deferForeignKeys ?? true) {
+    writer = uncheckedForeignKeys(target, to, concurrency + 1);
+    try {
+      await writer.raw('SELECT 1');
+    } catch (error) {
+      logger.warn({ err: error }, 'cannot turn foreign-key checks off on the target: copying with them on');
+      await writer.destroy();
+      writer = null;
+    }
+  }
+  const t = writer ?? target;
+  const syncer = new KeySyncer({
+    mysql: to === 'mysql' ? t : options.mysql,
+    pg: to === 'postgres' ? t : options.postgres,
+    translators: options.translators,
+    logger,
+  });
+  return { syncer, close: async () => void (await writer?.destroy()) };
 }
 
 async function countSource(run: TableRun): Promise<number> {

@@ -13,8 +13,18 @@ export interface BackfillOptions {
   postgres: Knex;
   /** The side rows are copied from: the authoritative one. @default 'mysql' */
   from?: Side;
-  /** Moves rows; every batch goes through `syncer.sync(table, keys, from)`, under its locking protocol. */
-  syncer: Syncer;
+  /**
+   * Moves rows; every batch goes through `syncer.sync(table, keys, from)`, under its locking protocol.
+   * @default a KeySyncer of its own, writing through target sessions with foreign keys unchecked (see deferForeignKeys)
+   */
+  syncer?: Syncer;
+  /**
+   * When the backfill builds its own syncer: write through target sessions that do not check foreign keys
+   * (PostgreSQL `session_replication_role = replica`, MySQL `FOREIGN_KEY_CHECKS = 0`), so self-references
+   * and FK cycles copy in key order. Falls back to checked sessions when the role may not set it.
+   * @default true
+   */
+  deferForeignKeys?: boolean;
   /** Canonical keys and key binding per table. */
   translators: TranslatorSet;
   /** Introspected schema of the source side: tables, primary keys, foreign keys. */
