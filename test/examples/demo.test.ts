@@ -1,0 +1,48 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { DemoSummary } from '../../examples/genascope/demo/summary.js';
+import { uniqueDatabaseName } from '../support/databases.js';
+
+const reportsDir = mkdtempSync(join(tmpdir(), 'dualwrite-demo-'));
+
+afterAll(() => rmSync(reportsDir, { recursive: true, force: true }));
+
+function runDemo(args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('npm', ['run', '--silent', 'demo', '--', ...args], {
+      env: { ...process.env, FORCE_COLOR: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGTERM'), 150_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
+
+describe('npm run demo -- --quick (end to end)', () => {
+  it('walks the migration under traffic, exits 0 and loses no write', { timeout: 170_000 }, async () => {
+    const database = uniqueDatabaseName('dwdemo');
+    const { code, output } = await runDemo(['--quick', '--database', database, '--reports', reportsDir]);
+    expect(code, output).toBe(0);
+
+    const summary = JSON.parse(readFileSync(join(reportsDir, 'demo-summary.json'), 'utf8')) as DemoSummary;
+    expect(summary.ok).toBe(true);
+    expect(summary.exitCode).toBe(0);
+    expect(summary.quick).toBe(true);
+    expect(summary.runtimeSeconds).toBeLessThan(120);
+    expect(summary.seedRows).toBeGreaterThan(1000);
+    expect(summary.traffic?.errors).toBe(0);
+    expect(summary.traffic?.acknowledgedWrites).toBeGreaterThan(50);
+    expect(summary.lostWrites.mysql).toBe(0);
+    expect(output).toContain('demo finished');
+  });
+});
