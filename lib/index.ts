@@ -34,3 +34,6 @@ export {
 } from './backfill/checkpoint.js';
 export { resetPgSequences } from './backfill/sequences.js';
 export { TokenBucket } from './backfill/throttle.js';
+export { SyncWorker, type SyncWorkerOptions, type SyncConfig, type LagStats } from './sync/worker.js';
+export { enqueueKeys, outboxBacklog } from './sync/outbox.js';
+export { isUnavailable } from './sync/unavailable.js';

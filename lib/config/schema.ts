@@ -63,6 +63,14 @@ export const configSchema = z
         breakerResetTimeoutMs: z.number().int().positive().default(2000),
         /** Backlog size that raises a `backlogHigh` event. @default 10000 */
         backlogHighWatermark: z.number().int().positive().default(10_000),
+        /** First retry delay of a failing key, ms; attempt n waits retryBaseMs * 2^(n-1). @default 100 */
+        retryBaseMs: z.number().int().positive().default(100),
+        /** Longest retry delay, ms. @default 30000 */
+        retryMaxMs: z.number().int().positive().default(30_000),
+        /** Keys at or above which a sync into PostgreSQL uses COPY through a staging table. @default 2000 */
+        copyThreshold: z.number().int().positive().default(2000),
+        /** How long close() waits for the outbox to drain before stopping anyway, ms. @default 10000 */
+        closeTimeoutMs: z.number().int().nonnegative().default(10_000),
       })
       .strict()
       .prefault({}),
