@@ -28,6 +28,12 @@ export interface ColumnSchema {
   comment: string | null;
   /** True for JSON columns, including MariaDB's LONGTEXT + json_valid() JSON. */
   isJson: boolean;
+  /** Trailing spaces are ignored in comparisons (MySQL PAD SPACE collations; PostgreSQL `character(n)`). */
+  padSpace?: boolean;
+  /** Expression of a generated (computed) column; such columns are never written. */
+  generated?: string | null;
+  /** PostgreSQL: name of the enum type (dataType `enum`) or of the array element type (dataType `array`). */
+  udtName?: string | null;
 }
 
 export interface IndexSchema {

@@ -1,0 +1,163 @@
+import type { ColumnOverride } from '../config/schema.js';
+import { TranslationError } from '../errors.js';
+import type { TableSchema } from '../schema/model.js';
+import type { Side } from '../stage/stage.js';
+import { codecFor } from './codecs/select.js';
+import type { ColumnCodec } from './codecs/types.js';
+import { ValueRejection } from './problem.js';
+import type { KeyTuple, Row, RowTranslator } from './types.js';
+
+/** Per-table options the translator reads from the config. */
+export interface TableTranslationOptions {
+  /** Per-column overrides (transform, zeroDate, ignoreInCompare...). @default {} */
+  columns?: Record<string, ColumnOverride | undefined>;
+  /** Columns whose values never appear in errors. @default [] */
+  sensitiveColumns?: readonly string[];
+}
+
+/** knex Raw/QueryBuilder values (`knex.fn.now()`, `knex.raw(...)`) are SQL, not values: never translated. */
+function isSqlExpression(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && typeof (v as { toSQL?: unknown }).toSQL === 'function';
+}
+
+function keyPart(v: unknown): string | number {
+  if (typeof v === 'number' || typeof v === 'string') return v;
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  return String(v);
+}
+
+export class TableTranslator implements RowTranslator {
+  readonly table: string;
+  readonly primaryKey: readonly string[];
+  readonly columns: readonly string[];
+  /** Column → codec, for columns present on both sides. */
+  readonly #codecs: ReadonlyMap<string, ColumnCodec>;
+  /** Generated columns per side: never written there. */
+  readonly #generated: Record<Side, ReadonlySet<string>>;
+  readonly #ignored: ReadonlySet<string>;
+  readonly #sensitive: ReadonlySet<string>;
+
+  constructor(mysql: TableSchema, pg: TableSchema, options: TableTranslationOptions = {}) {
+    this.table = mysql.name;
+    this.primaryKey = Object.freeze(mysql.primaryKey.length > 0 ? [...mysql.primaryKey] : [...pg.primaryKey]);
+    const codecs = new Map<string, ColumnCodec>();
+    for (const m of mysql.columns) {
+      const p = pg.columns.find((c) => c.name === m.name);
+      if (!p) continue;
+      codecs.set(m.name, codecFor({ mysql: m, pg: p, override: options.columns?.[m.name] }));
+    }
+    this.#codecs = codecs;
+    this.columns = Object.freeze([...codecs.keys()]);
+    this.#generated = {
+      mysql: new Set(mysql.columns.filter((c) => c.generated).map((c) => c.name)),
+      postgres: new Set(pg.columns.filter((c) => c.generated).map((c) => c.name)),
+    };
+    this.#ignored = new Set(
+      Object.entries(options.columns ?? {})
+        .filter(([, o]) => o?.ignoreInCompare)
+        .map(([c]) => c),
+    );
+    this.#sensitive = new Set(options.sensitiveColumns ?? []);
+  }
+
+  /** Translation family of each shared column (`uuid`, `datetime`, `set`...), for reports. */
+  columnKinds(): Record<string, string> {
+    return Object.fromEntries([...this.#codecs].map(([c, codec]) => [c, codec.kind]));
+  }
+
+  translate(row: Row, from: Side): Row {
+    const to: Side = from === 'mysql' ? 'postgres' : 'mysql';
+    const out: Row = {};
+    for (const [column, codec] of this.#codecs) {
+      if (!(column in row) || this.#generated[to].has(column)) continue;
+      const v = row[column];
+      out[column] =
+        v === null || v === undefined
+          ? null
+          : this.#guard(row, from, column, v, () => (from === 'mysql' ? codec.toPg(v) : codec.toMysql(v)));
+    }
+    return out;
+  }
+
+  normalize(row: Row, side: Side): Row {
+    const out: Row = {};
+    for (const [column, codec] of this.#codecs) {
+      if (!(column in row) || this.#ignored.has(column)) continue;
+      const v = row[column];
+      out[column] = v === null || v === undefined ? null : codec.normalize(v, side);
+    }
+    return out;
+  }
+
+  canonicalKey(values: readonly unknown[], side: Side): KeyTuple {
+    return this.primaryKey.map((column, i) => {
+      const v = values[i];
+      const codec = this.#codecs.get(column);
+      if (v === null || v === undefined || !codec) return keyPart(v);
+      return keyPart(codec.normalize(v, side));
+    });
+  }
+
+  keyForSide(key: KeyTuple, side: Side): unknown[] {
+    return this.primaryKey.map((column, i) => {
+      const v = key[i];
+      const codec = this.#codecs.get(column);
+      if (v === undefined || !codec) return v;
+      return this.#guard({}, side, column, v, () => codec.prepare(v, side), key);
+    });
+  }
+
+  prepareWrite(values: Row, side: Side): Row {
+    const out: Row = {};
+    for (const [column, v] of Object.entries(values)) {
+      const codec = this.#codecs.get(column);
+      out[column] =
+        v === null || v === undefined || !codec || isSqlExpression(v)
+          ? v
+          : this.#guard(values, side, column, v, () => codec.prepare(v, side));
+    }
+    return out;
+  }
+
+  toApp(row: Row, side: Side): Row {
+    const out: Row = {};
+    for (const [column, v] of Object.entries(row)) {
+      const codec = this.#codecs.get(column);
+      out[column] = v === null || v === undefined || !codec ? v : codec.toApp(v, side);
+    }
+    return out;
+  }
+
+  /** Runs a codec step; a rejection becomes a TranslationError naming table, column, key and reason. */
+  #guard(row: Row, side: Side, column: string, value: unknown, step: () => unknown, key?: KeyTuple): unknown {
+    try {
+      return step();
+    } catch (error) {
+      if (!(error instanceof ValueRejection)) throw error;
+      const sensitive = this.#sensitive.has(column);
+      throw new TranslationError(
+        error.problem,
+        `${this.table}.${column}: ${sensitive ? error.problem : error.message}`,
+        {
+          table: this.table,
+          column,
+          key: key ?? this.#keyOf(row, side),
+          value: sensitive ? '[redacted]' : value,
+          cause: error,
+        },
+      );
+    }
+  }
+
+  #keyOf(row: Row, side: Side): KeyTuple | undefined {
+    if (!this.primaryKey.every((c) => c in row)) return undefined;
+    try {
+      return this.canonicalKey(
+        this.primaryKey.map((c) => row[c]),
+        side,
+      );
+    } catch {
+      return undefined;
+    }
+  }
+}

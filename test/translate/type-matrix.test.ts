@@ -1,0 +1,168 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { introspectMysql } from '../../lib/dialect/mysql/introspect.js';
+import { introspectPostgres } from '../../lib/dialect/postgres/introspect.js';
+import { buildTranslators } from '../../lib/translate/build.js';
+import type { RowTranslator, Row } from '../../lib/translate/types.js';
+import { useFreshDatabases } from '../support/databases.js';
+
+const dbs = useFreshDatabases('dwmatrix');
+
+const MYSQL_COLUMNS = `
+  id INT NOT NULL PRIMARY KEY,
+  b TINYINT(1) NULL, bit1 BIT(1) NULL,
+  ti TINYINT NULL, tiu TINYINT UNSIGNED NULL, si SMALLINT NULL, mi MEDIUMINT NULL,
+  i INT NULL, iu INT UNSIGNED NULL, bi BIGINT NULL, biu BIGINT UNSIGNED NULL,
+  dec1 DECIMAL(20,6) NULL, fl FLOAT NULL, db DOUBLE NULL,
+  ch CHAR(10) NULL, vc VARCHAR(100) NULL, tx TEXT NULL,
+  bin BINARY(4) NULL, vb VARBINARY(10) NULL, bl BLOB NULL, bits BIT(10) NULL,
+  en ENUM('small','medium','large') NULL, st SET('a','b','c') NULL,
+  d DATE NULL, dt DATETIME NULL, dt6 DATETIME(6) NULL, ts TIMESTAMP(3) NULL,
+  tm TIME NULL, tm6 TIME(6) NULL, yr YEAR NULL, js JSON NULL, u CHAR(36) NULL`;
+
+const PG_DDL = `
+  CREATE TYPE matrix_en AS ENUM ('small','medium','large');
+  CREATE TYPE matrix_st AS ENUM ('a','b','c');
+  CREATE TABLE matrix (
+    id integer PRIMARY KEY, b boolean, bit1 boolean,
+    ti smallint, tiu smallint, si smallint, mi integer, i integer, iu bigint, bi bigint, biu numeric(20,0),
+    dec1 numeric(20,6), fl real, db double precision,
+    ch varchar(10), vc varchar(100), tx text, bin bytea, vb bytea, bl bytea, bits bit(10),
+    en matrix_en, st matrix_st[], d date, dt timestamp(0), dt6 timestamp(6), ts timestamptz(3),
+    tm interval, tm6 interval, yr smallint, js jsonb, u uuid)`;
+
+/** Edge values, written to MySQL as SQL literals so MySQL's own coercions (SET order, ENUM case...) apply. */
+const ROWS: string[] = [
+  // all NULL
+  '(1' + ', NULL'.repeat(31) + ')',
+  // lower bounds and empties
+  `(2, 0, b'0', -128, 0, -32768, -8388608, -2147483648, 0, -9223372036854775808, 0,
+    -99999999999999.999999, -3.40282e38, -1.7976931348623157e308, '', '', '',
+    X'00000000', '', '', b'0', 'small', '', '1000-01-01', '1000-01-01 00:00:00',
+    '1000-01-01 00:00:00.000000', '1970-01-01 00:00:01.000', '-838:59:59', '-838:59:59.000000', 1901, '{}',
+    '00000000-0000-0000-0000-000000000000')`,
+  // upper bounds, 4-byte characters, nested unicode JSON, big numbers
+  `(3, 1, b'1', 127, 255, 32767, 8388607, 2147483647, 4294967295, 9223372036854775807, 18446744073709551615,
+    99999999999999.999999, 3.40282e38, 1.7976931348623157e308, 'abc', '😀 𝄞 日本語 ✓', REPEAT('🦄x', 1000),
+    X'DEADBEEF', X'00FF00', X'0001FEFF', b'1111111111', 'large', 'a,b,c', '9999-12-31', '9999-12-31 23:59:59',
+    '9999-12-31 23:59:59.999999', '2038-01-19 03:14:07.999', '838:59:59', '838:59:59.000000', 2155,
+    '{"b":[1,2,{"c":"é😀\\\\n"}],"a":12345678901234567890123,"z":1.5e3,"n":null,"t":true,"f":-0.0001}',
+    'F0E1D2C3-B4A5-4697-8879-6A5B4C3D2E1F')`,
+  // MySQL coercions: tinyint(1)=2, ENUM case, SET order/duplicates, fractions, trailing spaces, JSON duplicates
+  `(4, 2, b'1', 5, 6, 7, 8, 9, 10, 9007199254740993, 9007199254740993, 1.5, 123456.789, 0.1,
+    'pad  ', 'trail  ', 'a\\tb\\nc', X'01', X'', X'00', b'0000000101', 'MEDIUM', 'c,a,c', '2024-02-29',
+    '2024-02-29 12:34:56', '2024-02-29 12:34:56.123400', '2024-02-29 12:34:56.5', '-00:00:01',
+    '-00:00:01.250000', 0, '{"a":1,"a":[],"A":{"y":2,"x":1}}', '3f2504e0-4f89-11d3-9a0c-0305e82c3301')`,
+  `(5, 0, b'0', 0, 0, 0, 0, 0, 0, 0, 0, 0.000001, 0, -0, 'x', 'x', 'x', X'FF', X'FF', X'FF', b'1000000000',
+    'medium', 'b', '2000-01-01', '2000-01-01 00:00:00', '2000-01-01 00:00:00.000001', '2000-01-01 00:00:00.001',
+    '00:00:00', '00:00:00.000001', 2000, '[1, "two", [3.0], {"four": 4}]', NULL)`,
+];
+
+let tr: RowTranslator;
+
+async function readMysql(table: string): Promise<Row[]> {
+  return (await dbs.mysql(table).select('*').orderBy('id')) as Row[];
+}
+
+beforeAll(async () => {
+  await dbs.mysql.raw(`CREATE TABLE matrix (${MYSQL_COLUMNS})`);
+  await dbs.mysql.raw(`CREATE TABLE matrix_back (${MYSQL_COLUMNS})`);
+  await dbs.mysql.raw(`INSERT INTO matrix VALUES ${ROWS.join(',\n')}`);
+  await dbs.pg.raw(PG_DDL);
+  const mysqlSchema = await introspectMysql(dbs.mysql);
+  const pgSchema = await introspectPostgres(dbs.pg);
+  tr = buildTranslators(mysqlSchema, pgSchema).table('matrix');
+});
+
+describe('type matrix: MySQL → PostgreSQL → MySQL', () => {
+  it('picks a translation family per column from both schemas', () => {
+    expect(tr.columns).toHaveLength(32);
+    const kinds = (tr as unknown as { columnKinds(): Record<string, string> }).columnKinds();
+    expect(kinds).toMatchObject({
+      b: 'boolean',
+      bit1: 'boolean',
+      biu: 'integer',
+      dec1: 'decimal',
+      fl: 'float',
+      db: 'double',
+      ch: 'text',
+      bin: 'binary',
+      bits: 'bit',
+      en: 'enum',
+      st: 'set',
+      dt6: 'datetime',
+      ts: 'timestamp',
+      tm: 'time',
+      yr: 'year',
+      js: 'json',
+      u: 'uuid',
+    });
+  });
+
+  it('round-trips every edge value equal under normalisation, with one app shape on both sides', async () => {
+    const source = await readMysql('matrix');
+    expect(source).toHaveLength(ROWS.length);
+    await dbs.pg('matrix').insert(source.map((r) => tr.translate(r, 'mysql')));
+    const inPg = (await dbs.pg('matrix').select('*').orderBy('id')) as Row[];
+
+    await dbs.mysql('matrix_back').insert(inPg.map((r) => tr.translate(r, 'postgres')));
+    const back = await readMysql('matrix_back');
+
+    for (let i = 0; i < source.length; i++) {
+      const m = source[i] as Row;
+      const p = inPg[i] as Row;
+      const b = back[i] as Row;
+      expect(tr.normalize(p, 'postgres'), `row ${String(m['id'])} in PG`).toEqual(tr.normalize(m, 'mysql'));
+      expect(tr.normalize(b, 'mysql'), `row ${String(m['id'])} back in MySQL`).toEqual(
+        tr.normalize(m, 'mysql'),
+      );
+      expect(tr.toApp(p, 'postgres'), `app shape of row ${String(m['id'])}`).toEqual(tr.toApp(m, 'mysql'));
+    }
+  });
+
+  it('gives the documented app shape', async () => {
+    const [, , max, coerced] = await readMysql('matrix');
+    const app = tr.toApp(max as Row, 'mysql');
+    expect(app).toMatchObject({
+      b: true,
+      ti: 127,
+      iu: 4294967295,
+      bi: '9223372036854775807',
+      biu: '18446744073709551615',
+      dec1: '99999999999999.999999',
+      fl: 3.40282e38,
+      ch: 'abc',
+      en: 'large',
+      st: 'a,b,c',
+      d: '9999-12-31',
+      dt: '9999-12-31 23:59:59',
+      dt6: '9999-12-31 23:59:59.999999',
+      ts: '2038-01-19 03:14:07.999',
+      tm: '838:59:59',
+      yr: 2155,
+      u: 'f0e1d2c3-b4a5-4697-8879-6a5b4c3d2e1f',
+    });
+    expect(app['bin']).toEqual(Buffer.from('deadbeef', 'hex'));
+    expect(app['bits']).toEqual(Buffer.from([0x03, 0xff]));
+    expect((app['js'] as Record<string, unknown>)['b']).toEqual([1, 2, { c: 'é😀\n' }]);
+    const c = tr.toApp(coerced as Row, 'mysql');
+    expect(c).toMatchObject({
+      b: true,
+      en: 'medium',
+      st: 'a,c',
+      bi: 9007199254740993n.toString(),
+      ch: 'pad',
+    });
+    expect(c['fl']).toBe(123457);
+    expect(c['ts']).toBe('2024-02-29 12:34:56.500');
+  });
+
+  it('normalises JSON to one canonical lossless text on both sides', async () => {
+    const rows = (await dbs.pg('matrix').select('id', 'js').whereIn('id', [3, 4]).orderBy('id')) as Row[];
+    const norm = rows.map((r) => tr.normalize(r, 'postgres')['js']);
+    expect(norm[0]).toBe(
+      '{"a":12345678901234567890123,"b":[1,2,{"c":"é😀\\n"}],"f":-0.0001,"n":null,"t":true,"z":1500}',
+    );
+    // jsonb keeps the last duplicate, as does the canonical form of MariaDB's verbatim text
+    expect(norm[1]).toBe('{"A":{"x":1,"y":2},"a":[]}');
+  });
+});
