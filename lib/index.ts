@@ -43,3 +43,34 @@ export { findTable } from './schema/model.js';
 export type { IndexSchema, ForeignKeySchema, CheckSchema } from './schema/model.js';
 export { buildTranslators, type TranslationConfig } from './translate/build.js';
 export { TableTranslator, type TableTranslationOptions } from './translate/table.js';
+export type { ReadObservation, ReadObserver, RequestContext } from './shadow/types.js';
+export {
+  ShadowReader,
+  LAST_MISMATCH_STATE,
+  type ShadowReaderOptions,
+  type ShadowEvents,
+  type ShadowStats,
+} from './shadow/reader.js';
+export {
+  compareResults,
+  normalizeRow,
+  DiffKind,
+  type RowDiff,
+  type ColumnDiff,
+  type CompareResult,
+} from './shadow/compare.js';
+export { queryShape, normalizeSql, type QueryShape } from './shadow/fingerprint.js';
+export { LatencyBook, type ShapeLatency, type LatencySummary } from './shadow/latency.js';
+export {
+  verify,
+  LAST_VERIFY_STATE,
+  type VerifyOptions,
+  type VerifyResult,
+  type TableVerifyResult,
+} from './verify/verify.js';
+export { createRedactor, hashValue, SensitiveMode, type Redactor } from './report/redact.js';
+export { readMismatches, type MismatchRecord } from './report/records.js';
+export { shadowMetrics, verifyMetrics, serveMetrics } from './report/metrics.js';
+export { writeReport, formatSummary, type WriteReportOptions } from './report/report.js';
+export { loadReportData, summarize, type ReportData, type ReportSummary } from './report/data.js';
+export { renderHtml } from './report/html.js';

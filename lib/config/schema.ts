@@ -84,6 +84,21 @@ export const configSchema = z
         concurrency: z.number().int().positive().default(2),
         /** Where mismatch records are appended as JSON lines. @default 'reports/mismatches.jsonl' */
         mismatchLog: z.string().default('reports/mismatches.jsonl'),
+        /** Where per-query-shape latency of both sides is saved (read by `dualwrite report`). @default 'reports/shadow-latency.json' */
+        latencyFile: z.string().default('reports/shadow-latency.json'),
+        /** Longest wait for a key pending in the outbox to sync before it is re-checked, ms. @default 10000 */
+        recheckTimeoutMs: z.number().int().positive().default(10_000),
+        /** Poll interval while waiting for pending keys to sync, ms. @default 100 */
+        recheckIntervalMs: z.number().int().positive().default(100),
+      })
+      .strict()
+      .prefault({}),
+    verify: z
+      .object({
+        /** Rows per primary-key chunk compared by `dualwrite verify`. @default 1000 */
+        chunkSize: z.number().int().positive().default(1000),
+        /** Directory of verification and HTML reports. @default 'reports' */
+        reportDir: z.string().default('reports'),
       })
       .strict()
       .prefault({}),

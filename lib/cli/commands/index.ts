@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
+import { registerReport } from './report.js';
 
 /** Every command registers itself here, one line each. */
 export function registerCommands(program: Command): void {
-  void program;
+  registerReport(program);
 }

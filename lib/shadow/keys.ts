@@ -1,0 +1,89 @@
+import type { Knex } from 'knex';
+import { META_TABLES } from '../meta/tables.js';
+import type { Side } from '../stage/stage.js';
+import type { KeyTuple, Row, RowTranslator } from '../translate/types.js';
+
+const BATCH = 500;
+
+export function keyText(key: KeyTuple): string {
+  return JSON.stringify(key);
+}
+
+/**
+ * Keys (as keyText) still waiting in the outbox of the authoritative database: their latest write has
+ * not reached the other side yet, so a difference is expected until they sync.
+ */
+export async function pendingKeys(
+  authoritative: Knex,
+  table: string,
+  keys: readonly KeyTuple[],
+): Promise<Set<string>> {
+  const pending = new Set<string>();
+  for (let i = 0; i < keys.length; i += BATCH) {
+    const texts = keys.slice(i, i + BATCH).map(keyText);
+    const rows = (await authoritative(META_TABLES.outbox)
+      .distinct('pk')
+      .where('table_name', table)
+      .whereIn('pk', texts)) as { pk: string }[];
+    for (const r of rows) pending.add(keyText(JSON.parse(r.pk) as KeyTuple));
+  }
+  return pending;
+}
+
+/** Whether any key of `table` is waiting in the outbox (for results that carry no key). */
+export async function tableHasPending(authoritative: Knex, table: string): Promise<boolean> {
+  const row = (await authoritative(META_TABLES.outbox).select('id').where('table_name', table).first()) as
+    Row | undefined;
+  return row !== undefined;
+}
+
+export interface WaitOptions {
+  timeoutMs: number;
+  intervalMs: number;
+}
+
+/** Polls until none of `keys` is pending or the time is up; returns the keys still pending. */
+export async function waitForSync(
+  authoritative: Knex,
+  table: string,
+  keys: readonly KeyTuple[],
+  options: WaitOptions,
+): Promise<Set<string>> {
+  const deadline = Date.now() + options.timeoutMs;
+  let pending = await pendingKeys(authoritative, table, keys);
+  while (pending.size > 0 && Date.now() < deadline) {
+    await sleep(options.intervalMs);
+    pending = await pendingKeys(
+      authoritative,
+      table,
+      keys.filter((k) => pending.has(keyText(k))),
+    );
+  }
+  return pending;
+}
+
+/** Reads the rows of `keys` on `side` (only `columns`, which must include the primary key). */
+export async function readByKeys(
+  db: Knex,
+  translator: RowTranslator,
+  side: Side,
+  keys: readonly KeyTuple[],
+  columns: readonly string[],
+): Promise<Row[]> {
+  const out: Row[] = [];
+  const pk = translator.primaryKey;
+  for (let i = 0; i < keys.length; i += BATCH) {
+    const values = keys.slice(i, i + BATCH).map((k) => translator.keyForSide(k, side));
+    const query = db(translator.table).select([...columns]);
+    const rows =
+      pk.length === 1
+        ? await query.whereIn(pk[0] as string, values.map((v) => v[0]) as readonly Knex.Value[])
+        : await query.whereIn([...pk], values as readonly Knex.Value[][]);
+    out.push(...(rows as Row[]));
+  }
+  return out;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

@@ -1,0 +1,115 @@
+import type { Knex } from 'knex';
+import type { ColumnSchema, TableSchema } from '../schema/model.js';
+import type { Side } from '../stage/stage.js';
+import type { KeyTuple, Row, RowTranslator } from '../translate/types.js';
+
+const TEXT_TYPES = new Set([
+  'char',
+  'varchar',
+  'tinytext',
+  'text',
+  'mediumtext',
+  'longtext',
+  'character',
+  'character varying',
+  'bpchar',
+]);
+
+/**
+ * SQL expression that orders one key column the same way on both servers. Text keys compare bytewise
+ * (`utf8mb4_bin` / `"C"`): the servers' default collations sort differently, and chunk ranges must hold
+ * the same keys on both sides. Numbers, uuids, binaries and dates already order alike.
+ */
+export function keyExpression(
+  side: Side,
+  column: ColumnSchema | undefined,
+  name: string,
+): { sql: string; ids: string[] } {
+  if (!column || !TEXT_TYPES.has(column.dataType)) return { sql: '??', ids: [name] };
+  if (side === 'postgres') return { sql: '?? COLLATE "C"', ids: [name] };
+  const charset = (column.charset ?? 'utf8mb4').replace(/[^a-z0-9]/gi, '');
+  return { sql: `?? COLLATE ${charset}_bin`, ids: [name] };
+}
+
+export interface KeyOrder {
+  exprs: { sql: string; ids: string[] }[];
+}
+
+export function keyOrder(
+  side: Side,
+  table: TableSchema | undefined,
+  primaryKey: readonly string[],
+): KeyOrder {
+  return {
+    exprs: primaryKey.map((name) =>
+      keyExpression(
+        side,
+        table?.columns.find((c) => c.name === name),
+        name,
+      ),
+    ),
+  };
+}
+
+/** `(k1, k2) > (v1, v2)` expanded so each server can use the primary-key index range. */
+function tupleClause(
+  order: KeyOrder,
+  values: readonly unknown[],
+  op: '>' | '<=',
+): { sql: string; bindings: unknown[] } {
+  const parts: string[] = [];
+  const bindings: unknown[] = [];
+  const n = order.exprs.length;
+  for (let i = 0; i < n; i++) {
+    const terms: string[] = [];
+    for (let j = 0; j < i; j++) {
+      const e = order.exprs[j] as KeyOrder['exprs'][number];
+      terms.push(`${e.sql} = ?`);
+      bindings.push(...e.ids, values[j]);
+    }
+    const e = order.exprs[i] as KeyOrder['exprs'][number];
+    terms.push(`${e.sql} ${op === '>' ? '>' : '<'} ?`);
+    bindings.push(...e.ids, values[i]);
+    parts.push(`(${terms.join(' AND ')})`);
+  }
+  if (op === '<=') {
+    const terms = order.exprs.map((e, j) => {
+      bindings.push(...e.ids, values[j]);
+      return `${e.sql} = ?`;
+    });
+    parts.push(`(${terms.join(' AND ')})`);
+  }
+  return { sql: `(${parts.join(' OR ')})`, bindings };
+}
+
+export interface ChunkQuery {
+  db: Knex;
+  side: Side;
+  translator: RowTranslator;
+  order: KeyOrder;
+  columns: readonly string[];
+  /** Exclusive lower bound (canonical key); none for the first chunk. */
+  after: KeyTuple | undefined;
+  /** Inclusive upper bound; none for the last chunk. */
+  upTo: KeyTuple | undefined;
+  limit: number | undefined;
+}
+
+/** Rows of one primary-key range on one side, in key order. */
+export async function readChunk(q: ChunkQuery): Promise<Row[]> {
+  const query = q.db(q.translator.table).select([...q.columns]);
+  if (q.after) {
+    const c = tupleClause(q.order, q.translator.keyForSide(q.after, q.side), '>');
+    query.whereRaw(c.sql, c.bindings as Knex.RawBinding[]);
+  }
+  if (q.upTo) {
+    const c = tupleClause(q.order, q.translator.keyForSide(q.upTo, q.side), '<=');
+    query.whereRaw(c.sql, c.bindings as Knex.RawBinding[]);
+  }
+  query.orderByRaw(
+    q.order.exprs.map((e) => e.sql).join(', '),
+    q.order.exprs.flatMap((e) => e.ids),
+  );
+  if (q.limit !== undefined) query.limit(q.limit);
+  return (await query) as Row[];
+}

@@ -1,0 +1,359 @@
+import { createHash } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Knex } from 'knex';
+import { Registry } from 'prom-client';
+import type { DualWriteConfig } from '../config/schema.js';
+import { isMetaTable } from '../meta/tables.js';
+import { createSilentLogger, type Logger } from '../observe/logger.js';
+import { verifyMetrics } from '../report/metrics.js';
+import type { MismatchRecord } from '../report/records.js';
+import { createRedactor } from '../report/redact.js';
+import { deleteState, readState, writeState } from '../report/state.js';
+import { findTable, type DatabaseSchema } from '../schema/model.js';
+import { canonicalJson } from '../shadow/canonical.js';
+import { DiffKind, normalizeRow, type RowDiff } from '../shadow/compare.js';
+import { confirmKeys } from '../shadow/confirm.js';
+import { keyText } from '../shadow/keys.js';
+import { ignoredColumns, toRecord } from '../shadow/record.js';
+import { otherSide, planFor, type Side, type Stage } from '../stage/stage.js';
+import type { Syncer } from '../sync/types.js';
+import type { KeyTuple, Row, RowTranslator, TranslatorSet } from '../translate/types.js';
+import { keyOrder, readChunk, type KeyOrder } from './chunks.js';
+import { orphanCounts, type OrphanCount } from './orphans.js';
+
+/** Name of the dualwrite_state entry with the last verification ({ at, clean }); the flip safety check reads it. */
+export const LAST_VERIFY_STATE = 'verify.last';
+export const verifyCheckpointName = (table: string): string => `verify.${table}`;
+
+export interface VerifyOptions {
+  config: Readonly<DualWriteConfig>;
+  mysql: Knex;
+  postgres: Knex;
+  translators: TranslatorSet;
+  /** Introspected schemas: key column types (chunk ordering) and PostgreSQL foreign keys (orphan check). */
+  schemas: { mysql: DatabaseSchema; postgres: DatabaseSchema };
+  /** Tables to verify. @default every table of the translators that is not excluded in config */
+  tables?: readonly string[];
+  /** Rows per primary-key chunk. @default config.verify.chunkSize */
+  chunkSize?: number;
+  /** Continue a table from its checkpoint when an earlier run stopped part-way. @default true */
+  resume?: boolean;
+  /** When given, differing keys are synced from the authoritative side and re-checked. */
+  repair?: Syncer;
+  /** Differing keys kept per table for confirmation and repair (beyond it only counts are kept). @default 100000 */
+  maxKeys?: number;
+  /** Example differences kept per table in the report. @default 50 */
+  maxExamples?: number;
+  /** Write the JSON report to config.verify.reportDir and `verify.last` to dualwrite_state. @default true */
+  writeReport?: boolean;
+  /** @default a silent logger */
+  logger?: Logger;
+  /** @default a new Registry */
+  registry?: Registry;
+  /** Called after every chunk. */
+  onProgress?: (progress: { table: string; rows: number; estimate: number }) => void;
+}
+
+export interface TableVerifyResult {
+  table: string;
+  /** Distinct keys seen on either side. */
+  rowsCompared: number;
+  authoritativeRows: number;
+  otherRows: number;
+  /** Rows on the authoritative side only. */
+  missing: number;
+  /** Rows on the other side only. */
+  extra: number;
+  /** Rows on both sides with different values. */
+  different: number;
+  chunks: number;
+  differentChunks: number;
+  orphans: OrphanCount[];
+  /** Differing keys were more than maxKeys: counts come from the scan and repair covered only the kept keys. */
+  truncated: boolean;
+  /** Continued from a checkpoint. */
+  resumed: boolean;
+  repair: { synced: number; remaining: number } | null;
+  /** Example differences, values redacted. */
+  examples: MismatchRecord[];
+  durationMs: number;
+}
+
+export interface VerifyResult {
+  at: string;
+  /** No table differs (and, after a repair, none differs any more). */
+  clean: boolean;
+  stage: Stage;
+  authoritativeSide: Side;
+  tables: TableVerifyResult[];
+  durationMs: number;
+  /** Where the JSON report was written. */
+  reportFile: string | null;
+}
+
+interface Checkpoint {
+  after: KeyTuple | null;
+  authoritativeRows: number;
+  otherRows: number;
+  rowsCompared: number;
+  chunks: number;
+  differentChunks: number;
+  counts: { missing: number; extra: number; different: number };
+  keys: KeyTuple[];
+  truncated: boolean;
+  done: boolean;
+}
+
+const freshCheckpoint = (): Checkpoint => ({
+  after: null,
+  authoritativeRows: 0,
+  otherRows: 0,
+  rowsCompared: 0,
+  chunks: 0,
+  differentChunks: 0,
+  counts: { missing: 0, extra: 0, different: 0 },
+  keys: [],
+  truncated: false,
+  done: false,
+});
+
+/** Digest of a chunk: sorted (key, normalised row) pairs, so both sides hash alike exactly when they hold the same rows. */
+function digest(entries: Map<string, string>): string {
+  const hash = createHash('sha256');
+  for (const k of [...entries.keys()].sort())
+    hash
+      .update(k)
+      .update('\0')
+      .update(entries.get(k) ?? '')
+      .update('\n');
+  return hash.digest('hex');
+}
+
+/**
+ * Compares whole tables in primary-key chunks: both sides normalised the same way and hashed per chunk;
+ * rows are diffed only in chunks whose hashes differ. Differences are then confirmed key by key (keys
+ * pending in the outbox are waited for), optionally repaired through `sync`, and re-checked.
+ */
+export async function verify(options: VerifyOptions): Promise<VerifyResult> {
+  const started = Date.now();
+  const { config, translators } = options;
+  const log = (options.logger ?? createSilentLogger()).child({ component: 'verify' });
+  const stage = config.stage as Stage;
+  const auth = planFor(stage).authoritative;
+  const tables =
+    options.tables ??
+    translators.tableNames().filter((t) => !isMetaTable(t) && config.tables[t]?.exclude !== true);
+  const results: TableVerifyResult[] = [];
+  for (const table of tables) {
+    results.push(await verifyTable(table, auth, options, log));
+  }
+  const clean = results.every(
+    (r) =>
+      (r.repair ? r.repair.remaining === 0 : r.missing + r.extra + r.different === 0) &&
+      r.orphans.every((o) => o.count === 0),
+  );
+  const result: VerifyResult = {
+    at: new Date().toISOString(),
+    clean,
+    stage,
+    authoritativeSide: auth,
+    tables: results,
+    durationMs: Date.now() - started,
+    reportFile: null,
+  };
+  if (options.writeReport !== false) {
+    const dir = config.verify.reportDir;
+    await mkdir(dir, { recursive: true });
+    const file = join(dir, `verify-${result.at.replace(/[:.]/g, '-')}.json`);
+    result.reportFile = file;
+    await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
+    await writeState(options.postgres, LAST_VERIFY_STATE, {
+      at: result.at,
+      clean,
+      tables: results.map((r) => r.table),
+      reportFile: file,
+    });
+  }
+  log.info({ clean, tables: results.length, durationMs: result.durationMs }, 'verification finished');
+  return result;
+}
+
+async function verifyTable(
+  table: string,
+  auth: Side,
+  options: VerifyOptions,
+  log: Logger,
+): Promise<TableVerifyResult> {
+  const started = Date.now();
+  const { config } = options;
+  const translator = options.translators.table(table);
+  const metrics = verifyMetrics(options.registry ?? new Registry());
+  const other = otherSide(auth);
+  const db: Record<Side, Knex> = { mysql: options.mysql, postgres: options.postgres };
+  const chunkSize = options.chunkSize ?? config.verify.chunkSize;
+  const maxKeys = options.maxKeys ?? 100_000;
+  const ignore = ignoredColumns(config, table);
+  const columns = translator.columns.filter((c) => !ignore.has(c));
+  const orders: Record<Side, KeyOrder> = {
+    mysql: keyOrder('mysql', findTable(options.schemas.mysql, table), translator.primaryKey),
+    postgres: keyOrder('postgres', findTable(options.schemas.postgres, table), translator.primaryKey),
+  };
+
+  const stateName = verifyCheckpointName(table);
+  const saved =
+    options.resume === false ? undefined : await readState<Checkpoint>(options.postgres, stateName);
+  const resumed = saved !== undefined && !saved.done;
+  const cp: Checkpoint = resumed ? saved : freshCheckpoint();
+  const estimateRow = (await db[auth](table).count({ n: '*' }).first()) as { n: string | number } | undefined;
+  const estimate = Number(estimateRow?.n ?? 0);
+
+  for (;;) {
+    const after = cp.after ?? undefined;
+    const authRows = await readChunk({
+      db: db[auth],
+      side: auth,
+      translator,
+      order: orders[auth],
+      columns,
+      after,
+      upTo: undefined,
+      limit: chunkSize,
+    });
+    const last = authRows.length < chunkSize;
+    const lastRow = authRows[authRows.length - 1];
+    const upTo = last || !lastRow ? undefined : keyOf(translator, lastRow, auth);
+    const otherRows = await readChunk({
+      db: db[other],
+      side: other,
+      translator,
+      order: orders[other],
+      columns,
+      after,
+      upTo,
+      limit: undefined,
+    });
+    const a = entries(translator, authRows, auth, ignore);
+    const o = entries(translator, otherRows, other, ignore);
+    cp.chunks += 1;
+    cp.authoritativeRows += a.size;
+    cp.otherRows += o.size;
+    let union = a.size;
+    for (const k of o.keys()) if (!a.has(k)) union += 1;
+    cp.rowsCompared += union;
+    const equal = digest(a) === digest(o);
+    metrics.chunks.inc({ table, result: equal ? 'equal' : 'different' });
+    metrics.rows.inc({ table }, union);
+    if (!equal) {
+      cp.differentChunks += 1;
+      for (const diff of diffEntries(a, o)) {
+        cp.counts[diff.kind] += 1;
+        if (cp.keys.length < maxKeys) cp.keys.push(diff.key);
+        else cp.truncated = true;
+      }
+    }
+    cp.after = upTo ?? null;
+    cp.done = last;
+    await writeState(options.postgres, stateName, cp);
+    metrics.progress.set({ table }, estimate > 0 ? Math.min(1, cp.authoritativeRows / estimate) : 1);
+    options.onProgress?.({ table, rows: cp.authoritativeRows, estimate });
+    if (last) break;
+  }
+
+  const redactor = createRedactor(config);
+  const wait = { timeoutMs: config.shadow.recheckTimeoutMs, intervalMs: config.shadow.recheckIntervalMs };
+  const confirmInput = { db, translator, authoritativeSide: auth, columns, ignore, wait };
+  let diffs: RowDiff[] = [];
+  if (cp.keys.length > 0) diffs = (await confirmKeys({ ...confirmInput, keys: cp.keys })).diffs;
+  const counts = cp.truncated ? cp.counts : countKinds(diffs);
+  for (const [kind, n] of Object.entries(counts)) if (n > 0) metrics.differences.inc({ table, kind }, n);
+  const examples = diffs.slice(0, options.maxExamples ?? 50).map((d) =>
+    toRecord(redactor, {
+      source: 'verify',
+      table,
+      diff: d,
+      authSide: auth,
+      fingerprint: null,
+      shape: null,
+      context: null,
+      rechecked: false,
+    }),
+  );
+
+  let repair: TableVerifyResult['repair'] = null;
+  if (options.repair && diffs.length > 0) {
+    const keys = diffs.map((d) => d.key as KeyTuple);
+    for (let i = 0; i < keys.length; i += 500) await options.repair.sync(table, keys.slice(i, i + 500), auth);
+    const after = await confirmKeys({ ...confirmInput, keys });
+    repair = { synced: keys.length, remaining: after.diffs.length };
+    log.info({ table, synced: keys.length, remaining: repair.remaining }, 'repaired differing keys');
+  } else if (options.repair) repair = { synced: 0, remaining: 0 };
+
+  const pgTable = findTable(options.schemas.postgres, table);
+  const orphans = pgTable ? await orphanCounts(options.postgres, pgTable) : [];
+  const result: TableVerifyResult = {
+    table,
+    rowsCompared: cp.rowsCompared,
+    authoritativeRows: cp.authoritativeRows,
+    otherRows: cp.otherRows,
+    ...counts,
+    chunks: cp.chunks,
+    differentChunks: cp.differentChunks,
+    orphans,
+    truncated: cp.truncated,
+    resumed,
+    repair,
+    examples,
+    durationMs: Date.now() - started,
+  };
+  // The table is finished: the next run starts from the beginning.
+  await deleteState(options.postgres, stateName);
+  log.info(
+    {
+      table,
+      rows: result.rowsCompared,
+      missing: result.missing,
+      extra: result.extra,
+      different: result.different,
+    },
+    'table verified',
+  );
+  return result;
+}
+
+function keyOf(translator: RowTranslator, row: Row, side: Side): KeyTuple {
+  return translator.canonicalKey(
+    translator.primaryKey.map((c) => row[c]),
+    side,
+  );
+}
+
+/** keyText → canonical text of the normalised row. */
+function entries(translator: RowTranslator, rows: Row[], side: Side, ignore: ReadonlySet<string>) {
+  const map = new Map<string, string>();
+  for (const row of rows) {
+    map.set(
+      keyText(keyOf(translator, row, side)),
+      canonicalJson(normalizeRow(translator, row, side, ignore)),
+    );
+  }
+  return map;
+}
+
+function* diffEntries(
+  a: Map<string, string>,
+  o: Map<string, string>,
+): Generator<{ kind: DiffKind; key: KeyTuple }> {
+  for (const [k, v] of a) {
+    const ov = o.get(k);
+    if (ov === undefined) yield { kind: DiffKind.Missing, key: JSON.parse(k) as KeyTuple };
+    else if (ov !== v) yield { kind: DiffKind.Different, key: JSON.parse(k) as KeyTuple };
+  }
+  for (const k of o.keys()) if (!a.has(k)) yield { kind: DiffKind.Extra, key: JSON.parse(k) as KeyTuple };
+}
+
+function countKinds(diffs: readonly RowDiff[]): { missing: number; extra: number; different: number } {
+  const counts = { missing: 0, extra: 0, different: 0 };
+  for (const d of diffs) counts[d.kind] += 1;
+  return counts;
+}
