@@ -1,13 +1,12 @@
 import type { Knex } from 'knex';
 import { META_TABLES } from '../meta/tables.js';
+import { keyText } from '../sync/buckets.js';
+
+export { keyText };
 import type { Side } from '../stage/stage.js';
 import type { KeyTuple, Row, RowTranslator } from '../translate/types.js';
 
 const BATCH = 500;
-
-export function keyText(key: KeyTuple): string {
-  return JSON.stringify(key);
-}
 
 /**
  * Keys (as keyText) still waiting in the outbox of the authoritative database: their latest write has
