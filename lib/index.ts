@@ -74,3 +74,18 @@ export { shadowMetrics, verifyMetrics, serveMetrics } from './report/metrics.js'
 export { writeReport, formatSummary, type WriteReportOptions } from './report/report.js';
 export { loadReportData, summarize, type ReportData, type ReportSummary } from './report/data.js';
 export { renderHtml } from './report/html.js';
+export { createDualWrite, type DualWriteOptions } from './handle/create.js';
+export { dualwriteMiddleware, type MiddlewareOptions, type MiddlewareRequest } from './handle/middleware.js';
+export type {
+  DualWriteDb,
+  DualWriteTransaction,
+  DualWriteQueryInterface,
+  DualWriteControl,
+  DualWriteStatus,
+} from './handle/types.js';
+export type { RawOptions } from './handle/raw.js';
+export type { OutboxWorkerLike } from './handle/scope.js';
+export { StageController, FlipRefusedError, type SetStageOptions, type StageChange } from './stage/flip.js';
+export { flipChecks, type FlipCheckInput, type FlipCheckResult } from './stage/checks.js';
+export { StateName } from './stage/state.js';
+export { ConfigWatcher, type ConfigWatcherOptions } from './config/watch.js';

@@ -1,0 +1,101 @@
+import type { Knex } from 'knex';
+import { DualWriteError, ErrorCode } from '../errors.js';
+import type { Side } from '../stage/stage.js';
+import type { KeyTuple, Row, RowTranslator } from '../translate/types.js';
+import { internals, type BuilderInternals } from '../handle/knex-internals.js';
+import { runInsert, type InsertOutcome } from './insert.js';
+import { canonicalKeys, isKeyValue, keyOfRow, keysFromLookup, type KeyValue } from './keys.js';
+import { recordKeys } from './outbox.js';
+
+export interface CaptureTarget {
+  readonly table: { name: string; alias: string };
+  readonly translator: RowTranslator;
+  readonly side: Side;
+}
+
+export interface CapturedWrite {
+  result: unknown;
+  /** Set for inserts: generated-id details used to shape the app's result. */
+  insert: InsertOutcome | undefined;
+  keys: KeyTuple[];
+}
+
+function uncaptured(table: string, message: string): DualWriteError {
+  return new DualWriteError(ErrorCode.UncapturedWrite, `${table}: ${message}`, { table });
+}
+
+/** Keys of the rows an update/delete will touch: from a plain key lookup, else a locking pre-select. */
+async function keysBefore(
+  builder: Knex.QueryBuilder,
+  target: CaptureTarget,
+  trx: Knex.Transaction,
+): Promise<KeyValue[][]> {
+  const b = internals(builder);
+  const pk = target.translator.primaryKey;
+  const lookup = keysFromLookup(b._statements, pk, target.table);
+  if (lookup) return lookup;
+  const select = trx.queryBuilder();
+  const s = internals(select);
+  s._single.table = b._single.table;
+  s._statements = b._statements.filter((st) => st.grouping === 'where' || st.grouping === 'join');
+  select.select(pk.map((c) => `${target.table.alias}.${c}`)).forUpdate();
+  const rows = (await select) as Row[];
+  return rows.map((r) => keyOfRow(r, pk)).filter((k): k is KeyValue[] => k !== undefined);
+}
+
+/** An update that sets key columns moves rows: their new keys must be synced too. */
+function movedKeys(b: BuilderInternals, target: CaptureTarget, before: KeyValue[][]): KeyValue[][] {
+  const pk = target.translator.primaryKey;
+  const update = b._single.update ?? {};
+  const counter = b._single.counter ?? {};
+  const changed = pk.filter((c) => c in update || c in counter);
+  if (changed.length === 0) return [];
+  if (changed.some((c) => c in counter || !isKeyValue(update[c]))) {
+    throw uncaptured(target.table.name, 'an update that computes new key values cannot be captured');
+  }
+  return before.map((key) =>
+    pk.map((c, i) => (c in update ? (update[c] as KeyValue) : (key[i] as KeyValue))),
+  );
+}
+
+/**
+ * Runs one app write inside `trx` (a transaction on the authoritative database) and records the keys
+ * it touched in that database's outbox, in the same transaction.
+ */
+export async function captureWrite(
+  builder: Knex.QueryBuilder,
+  target: CaptureTarget,
+  trx: Knex.Transaction,
+): Promise<CapturedWrite> {
+  const pk = target.translator.primaryKey;
+  if (pk.length === 0) {
+    throw new DualWriteError(ErrorCode.NoPrimaryKey, `${target.table.name} has no primary key`, {
+      table: target.table.name,
+    });
+  }
+  builder.transacting(trx);
+  const b = internals(builder);
+  let raw: KeyValue[][];
+  let result: unknown;
+  let insert: InsertOutcome | undefined;
+  if (b._method === 'insert') {
+    insert = await runInsert(
+      builder,
+      { name: target.table.name, primaryKey: pk, side: target.side },
+      trx,
+      true,
+    );
+    result = insert.result;
+    raw = insert.keys;
+  } else if (b._method === 'update' || b._method === 'counter' || b._method === 'del') {
+    const before = await keysBefore(builder, target, trx);
+    const after = b._method === 'del' ? [] : movedKeys(b, target, before);
+    result = await builder;
+    raw = [...before, ...after];
+  } else {
+    throw uncaptured(target.table.name, `a ${b._method} statement cannot be captured in a syncing stage`);
+  }
+  const keys = canonicalKeys(target.translator, raw, target.side);
+  if (keys.length > 0) await recordKeys(trx, target.table.name, keys);
+  return { result, insert, keys };
+}

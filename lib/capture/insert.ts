@@ -1,0 +1,131 @@
+import type { Knex } from 'knex';
+import { DualWriteError, ErrorCode } from '../errors.js';
+import { Side } from '../stage/stage.js';
+import type { Row } from '../translate/types.js';
+import { internals, isKnexRaw } from '../handle/knex-internals.js';
+import { isKeyValue, keyOfRow, type KeyValue } from './keys.js';
+
+export interface InsertTarget {
+  readonly name: string;
+  readonly primaryKey: readonly string[];
+  readonly side: Side;
+}
+
+export interface InsertOutcome {
+  /** What knex returned (for a split MySQL insert: the first statement's result). */
+  result: unknown;
+  /** Keys of the rows inserted or, for upserts, inserted or updated. */
+  keys: KeyValue[][];
+  /** First generated id (MySQL insertId semantics), 0 when none was generated. */
+  firstId: unknown;
+  /** Whether dualwrite added a RETURNING the app did not ask for (then `result` is not app-shaped). */
+  addedReturning: boolean;
+}
+
+function rowsOf(insert: unknown): Row[] {
+  if (Array.isArray(insert)) return insert as Row[];
+  return insert && typeof insert === 'object' ? [insert as Row] : [];
+}
+
+function uncaptured(table: string, why: string): DualWriteError {
+  return new DualWriteError(ErrorCode.UncapturedWrite, `insert into ${table} cannot be captured: ${why}`, {
+    table,
+  });
+}
+
+/**
+ * Runs an insert (or upsert) and finds the keys it wrote. Keys given in the values are used as they
+ * are; generated ones come from RETURNING on PostgreSQL, and on MySQL from insertId one row at a time
+ * (a multi-row statement's ids need not be consecutive) or, for upserts, by re-selecting the conflict
+ * columns inside the same transaction.
+ */
+export async function runInsert(
+  builder: Knex.QueryBuilder,
+  target: InsertTarget,
+  conn: Knex | Knex.Transaction,
+  needKeys: boolean,
+): Promise<InsertOutcome> {
+  const { _single } = internals(builder);
+  const rows = rowsOf(_single.insert);
+  const pk = target.primaryKey;
+  const given = rows.map((r) => keyOfRow(r, pk));
+  const missing = given.some((k) => k === undefined);
+  const upsert = Boolean(_single.merge || _single.ignore);
+  if (!missing || rows.length === 0) {
+    const result = await builder;
+    const firstId = target.side === Side.Mysql && Array.isArray(result) ? (result[0] ?? 0) : 0;
+    return { result, keys: given as KeyValue[][], firstId, addedReturning: false };
+  }
+
+  if (target.side === Side.Postgres) {
+    const appReturning = _single.returning;
+    const addedReturning = appReturning === undefined;
+    if (addedReturning) builder.returning([...pk]);
+    else if (appReturning !== '*' && !(Array.isArray(appReturning) && appReturning.includes('*'))) {
+      const cols = Array.isArray(appReturning) ? appReturning : [appReturning];
+      builder.returning([...new Set([...(cols as string[]), ...pk])]);
+    }
+    const result = (await builder) as Row[];
+    const keys = result.map((r) => keyOfRow(r, pk)).filter((k): k is KeyValue[] => k !== undefined);
+    if (needKeys && keys.length < result.length) throw uncaptured(target.name, 'RETURNING gave no key');
+    const first = result[0];
+    const firstId = first && pk.length === 1 ? (first[pk[0] as string] ?? 0) : 0;
+    return { result, keys, firstId, addedReturning };
+  }
+
+  // MySQL.
+  if (upsert) {
+    const result = await builder;
+    if (!needKeys)
+      return { result, keys: [], firstId: Array.isArray(result) ? result[0] : 0, addedReturning: false };
+    const keys = await reselectByConflict(conn, target, rows, _single.onConflict);
+    return { result, keys, firstId: Array.isArray(result) ? result[0] : 0, addedReturning: false };
+  }
+  const missingCols = pk.filter((c) => rows.some((r) => !isKeyValue(r[c])));
+  if (missingCols.length !== 1) throw uncaptured(target.name, 'more than one key column has no value');
+  const idCol = missingCols[0] as string;
+  if (rows.length === 1 || !needKeys) {
+    const result = await builder;
+    const id = Array.isArray(result) ? result[0] : undefined;
+    if (needKeys && (!isKeyValue(id) || id === 0)) throw uncaptured(target.name, 'no generated key');
+    const keys = needKeys ? [pk.map((c) => (c === idCol ? id : rows[0]?.[c]) as KeyValue)] : [];
+    return { result, keys, firstId: id ?? 0, addedReturning: false };
+  }
+  // One statement per row: insertId is exact for each, whatever the auto-increment lock mode.
+  const keys: KeyValue[][] = [];
+  let firstResult: unknown;
+  for (const row of rows) {
+    const single = conn(internals(builder)._single.table as string).insert(row);
+    const result = await single;
+    firstResult ??= result;
+    const id = Array.isArray(result) ? result[0] : undefined;
+    if (!isKeyValue(id) || id === 0) throw uncaptured(target.name, 'no generated key');
+    keys.push(pk.map((c) => (c === idCol ? id : row[c]) as KeyValue));
+  }
+  return { result: firstResult, keys, firstId: keys[0]?.[pk.indexOf(idCol)] ?? 0, addedReturning: false };
+}
+
+/** Upsert without key values: the rows now hold the conflict columns' values; select their keys. */
+async function reselectByConflict(
+  conn: Knex | Knex.Transaction,
+  target: InsertTarget,
+  rows: readonly Row[],
+  onConflict: unknown,
+): Promise<KeyValue[][]> {
+  const cols = (Array.isArray(onConflict) ? onConflict : onConflict ? [onConflict] : []) as unknown[];
+  if (cols.length === 0 || !cols.every((c) => typeof c === 'string')) {
+    throw uncaptured(target.name, 'an upsert without key values must name its conflict columns');
+  }
+  const names = cols as string[];
+  if (rows.some((r) => names.some((c) => r[c] === undefined || isKnexRaw(r[c])))) {
+    throw uncaptured(target.name, 'conflict column values are not plain values');
+  }
+  const found = (await conn(target.name)
+    .select([...target.primaryKey])
+    .whereIn(
+      names,
+      rows.map((r) => names.map((c) => r[c] as Knex.Value)),
+    )
+    .forUpdate()) as Row[];
+  return found.map((r) => keyOfRow(r, target.primaryKey)).filter((k): k is KeyValue[] => k !== undefined);
+}

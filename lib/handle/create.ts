@@ -1,0 +1,185 @@
+import type { Knex } from 'knex';
+import { loadConfig } from '../config/load.js';
+import type { DualWriteConfig, DualWriteConfigInput } from '../config/schema.js';
+import { ConfigWatcher } from '../config/watch.js';
+import { createMysqlKnex } from '../dialect/mysql/connection.js';
+import { introspectMysql } from '../dialect/mysql/introspect.js';
+import { createPostgresKnex } from '../dialect/postgres/connection.js';
+import { introspectPostgres } from '../dialect/postgres/introspect.js';
+import { DualWriteError, ErrorCode } from '../errors.js';
+import { DualWriteEvents } from '../observe/events.js';
+import { createDefaultLogger, type Logger } from '../observe/logger.js';
+import { createMetrics } from '../observe/metrics.js';
+import type { ReadObserver, RequestContext } from '../shadow/types.js';
+import { StageController } from '../stage/flip.js';
+import type { Side, Stage } from '../stage/stage.js';
+import { KeySyncer } from '../sync/syncer.js';
+import { SyncWorker } from '../sync/worker.js';
+import { buildTranslators } from '../translate/build.js';
+import type { TranslatorSet } from '../translate/types.js';
+import { WriteGate } from './gate.js';
+import { queryInterface } from './handle.js';
+import { readStatus } from './status.js';
+import type { HandleCore, OutboxWorkerLike, Scope } from './scope.js';
+import type { DualWriteControl, DualWriteDb, DualWriteStatus } from './types.js';
+
+export interface DualWriteOptions {
+  /** Configuration object; with `configFile`, merged over the file. */
+  config?: DualWriteConfigInput;
+  /** JSON or YAML config file, watched: stage flips and other changes apply without a restart. */
+  configFile?: string;
+  /** @default a pino logger to stderr at `info` (DUALWRITE_LOG_LEVEL), credentials redacted */
+  logger?: Logger;
+  /** Receives reads in stages with shadow reads (the shadow part's ShadowReader). @default none */
+  readObserver?: ReadObserver;
+  /** Value translators. @default built from both databases' introspected schemas */
+  translators?: TranslatorSet;
+  /**
+   * Drain the outbox in this process: `true` starts the sync worker, `false` runs none (another
+   * process drains), or pass a worker. @default true
+   */
+  syncWorker?: boolean | OutboxWorkerLike;
+  /** Environment for overrides (DUALWRITE_STAGE, MYSQL_URL, PG_URL). @default process.env */
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Creates the handle the app uses where it used its knex instance. Reads and writes are routed by
+ * the stage in force, writes captured in the authoritative outbox and synced by the worker.
+ */
+export async function createDualWrite(options: DualWriteOptions = {}): Promise<DualWriteDb> {
+  const logger = (options.logger ?? createDefaultLogger()).child({ component: 'dualwrite' });
+  const env = options.env ?? process.env;
+  let watcher: ConfigWatcher | undefined;
+  let config: Readonly<DualWriteConfig>;
+  const ref: { controller?: StageController } = {};
+  if (options.configFile) {
+    watcher = new ConfigWatcher({
+      file: options.configFile,
+      overrides: options.config,
+      env,
+      logger,
+      stageInForce: () => ref.controller?.stage ?? config.stage,
+      onChange: async (next) => {
+        config = next;
+        if (ref.controller && next.stage !== ref.controller.stage) {
+          await ref.controller.setStage(next.stage as Stage, { source: `config:${options.configFile}` });
+        }
+      },
+    });
+    config = watcher.current;
+  } else {
+    config = loadConfig({ overrides: options.config, env });
+  }
+
+  const knex: Record<Side, Knex> = {
+    mysql: createMysqlKnex({ url: config.mysql.url, pool: { max: config.mysql.poolMax } }),
+    postgres: createPostgresKnex({ url: config.postgres.url, pool: { max: config.postgres.poolMax } }),
+  };
+  let translators: TranslatorSet;
+  try {
+    translators =
+      options.translators ??
+      buildTranslators(await introspectMysql(knex.mysql), await introspectPostgres(knex.postgres), config);
+  } catch (error) {
+    await Promise.all([knex.mysql.destroy(), knex.postgres.destroy()]);
+    throw error;
+  }
+
+  const events = new DualWriteEvents();
+  const metrics = createMetrics();
+  const gate = new WriteGate();
+  let worker: OutboxWorkerLike | undefined;
+  const syncedTables = (): string[] => translators.tableNames().filter((t) => !config.tables[t]?.exclude);
+  const stageController = new StageController({
+    initial: config.stage as Stage,
+    knex,
+    gate,
+    worker: () => worker,
+    config: () => config,
+    tables: syncedTables,
+    events,
+    logger,
+  });
+  ref.controller = stageController;
+  if (options.syncWorker === undefined || options.syncWorker === true) {
+    worker = new SyncWorker({
+      mysql: knex.mysql,
+      pg: knex.postgres,
+      syncer: new KeySyncer({ mysql: knex.mysql, pg: knex.postgres, translators, logger, events, metrics }),
+      authoritative: () => stageController.plan().authoritative,
+      sync: config.sync,
+      logger,
+      events,
+      metrics,
+    });
+  } else if (options.syncWorker) {
+    worker = options.syncWorker;
+  }
+
+  let closed = false;
+  const core: HandleCore = {
+    knex,
+    translators,
+    gate,
+    logger,
+    readObserver: options.readObserver,
+    config: () => config,
+    plan: () => stageController.plan(),
+    notify: () => worker?.notify(),
+    assertOpen: () => {
+      if (closed) throw new DualWriteError(ErrorCode.Closed, 'the dualwrite handle was destroyed');
+    },
+  };
+
+  const status = (): Promise<DualWriteStatus> => {
+    const w = worker as { breakerState?: (side: Side) => string } | undefined;
+    return readStatus({ knex, plan: stageController.plan(), breakerState: w?.breakerState?.bind(w) });
+  };
+
+  const destroy = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    watcher?.close();
+    try {
+      await worker?.close();
+    } finally {
+      await Promise.all([knex.mysql.destroy(), knex.postgres.destroy()]);
+    }
+  };
+
+  const makeDb = (context: RequestContext | undefined): DualWriteDb => {
+    const scope: Scope = { core, context, trx: undefined };
+    const db = queryInterface(scope) as DualWriteDb;
+    const control: DualWriteControl = {
+      get stage() {
+        return stageController.stage;
+      },
+      plan: () => stageController.plan(),
+      setStage: (stage, opts) => stageController.setStage(stage, opts),
+      flip: (target, opts) =>
+        stageController.setStage(target, { source: opts?.source ?? 'api', force: opts?.force }),
+      status,
+      events,
+      metrics: metrics.registry,
+      get worker() {
+        return worker;
+      },
+      translators,
+      get config() {
+        return config;
+      },
+      knex,
+      context,
+    };
+    Object.assign(db, {
+      withContext: (ctx: RequestContext) => makeDb(ctx),
+      destroy,
+      dualwrite: control,
+    });
+    return db;
+  };
+
+  watcher?.start();
+  return makeDb(undefined);
+}

@@ -1,0 +1,160 @@
+import type { Knex } from 'knex';
+import { captureWrite, type CapturedWrite } from '../capture/capture.js';
+import { runInsert } from '../capture/insert.js';
+import { isMetaTable } from '../meta/tables.js';
+import type { ReadObservation } from '../shadow/types.js';
+import { otherSide, Side, type StagePlan } from '../stage/stage.js';
+import type { Row, RowTranslator } from '../translate/types.js';
+import { internals, isKnexRaw } from './knex-internals.js';
+import { mainTableOf, replay, translatorOf, type QueryState } from './replay.js';
+import { appRow, rowsOf, shapeRead } from './results.js';
+import type { TrxScope } from './scope.js';
+
+const READ_METHODS = new Set(['select', 'first', 'pluck', 'columnInfo']);
+
+/** Runs a query the app awaited: reads on the authoritative side, writes through the gate and capture. */
+export async function executeQuery(state: QueryState): Promise<unknown> {
+  const { core, trx } = state.scope;
+  core.assertOpen();
+  if (trx) return runStatement(state, trx.plan, trx);
+  const probeSide = core.plan().authoritative;
+  const probe = replay(state, probeSide, core.knex[probeSide]);
+  if (READ_METHODS.has(internals(probe)._method)) return runRead(state, probe, core.plan(), undefined);
+  const leave = await core.gate.enter();
+  try {
+    return await runStatement(state, core.plan(), undefined);
+  } finally {
+    leave();
+  }
+}
+
+async function runStatement(state: QueryState, plan: StagePlan, trx: TrxScope | undefined): Promise<unknown> {
+  const { core } = state.scope;
+  const side = plan.authoritative;
+  const builder = replay(state, side, trx?.ktrx ?? core.knex[side]);
+  const method = internals(builder)._method;
+  if (READ_METHODS.has(method)) return runRead(state, builder, plan, trx);
+
+  const table = mainTableOf(state);
+  const config = core.config();
+  const appReturning = internals(builder)._single.returning !== undefined;
+  const captureOn =
+    plan.syncs && table !== undefined && !isMetaTable(table.name) && !config.tables[table.name]?.exclude;
+  const translator = table && captureOn ? core.translators.table(table.name) : translatorOf(state);
+
+  if (!captureOn || !translator || !table) {
+    if (method === 'insert' && translator) {
+      const outcome = await runInsert(
+        builder,
+        { name: translator.table, primaryKey: translator.primaryKey, side },
+        trx?.ktrx ?? core.knex[side],
+        false,
+      );
+      return shapeWrite(
+        method,
+        { result: outcome.result, insert: outcome, keys: [] },
+        side,
+        translator,
+        appReturning,
+      );
+    }
+    return shapeWrite(
+      method,
+      { result: await builder, insert: undefined, keys: [] },
+      side,
+      translator,
+      appReturning,
+    );
+  }
+  if (config.strict) checkOtherSide(builder, translator, side);
+
+  if (config.capture.mode === 'triggers') {
+    // Triggers record the keys in the same transaction; the handle only wakes the worker.
+    const result = await builder;
+    if (trx) trx.capture.captured = true;
+    else core.notify();
+    return shapeWrite(method, { result, insert: undefined, keys: [] }, side, translator, appReturning);
+  }
+  const target = { table, translator, side };
+  if (trx) {
+    const captured = await captureWrite(builder, target, trx.ktrx);
+    trx.capture.captured = true;
+    return shapeWrite(method, captured, side, translator, appReturning);
+  }
+  const captured = await core.knex[side].transaction((t) => captureWrite(builder, target, t));
+  core.notify();
+  return shapeWrite(method, captured, side, translator, appReturning);
+}
+
+/** Strict mode: values the other database cannot hold fail here, before either database is touched. */
+function checkOtherSide(builder: Knex.QueryBuilder, translator: RowTranslator, side: Side): void {
+  const s = internals(builder)._single;
+  const rows: unknown[] = [...(Array.isArray(s.insert) ? s.insert : [s.insert]), s.update, s.merge?.updates];
+  for (const row of rows) {
+    if (!row || typeof row !== 'object' || Array.isArray(row)) continue;
+    const plain: Row = {};
+    for (const [k, v] of Object.entries(row as Row)) {
+      if (translator.columns.includes(k) && !isKnexRaw(v)) plain[k] = v;
+    }
+    translator.translate(plain, side);
+  }
+}
+
+/** Write results in the shape knex gives on MySQL, whichever side ran them (returning rows app-shaped). */
+function shapeWrite(
+  method: string,
+  captured: CapturedWrite,
+  side: Side,
+  translator: RowTranslator | undefined,
+  appReturning: boolean,
+): unknown {
+  const { result, insert } = captured;
+  if (appReturning && Array.isArray(result)) {
+    return result.map((r: unknown) =>
+      r && typeof r === 'object' && !Array.isArray(r) ? appRow(r as Row, translator, side) : r,
+    );
+  }
+  if (method === 'insert' && side === Side.Postgres) return [insert?.firstId ?? 0];
+  return result;
+}
+
+async function runRead(
+  state: QueryState,
+  builder: Knex.QueryBuilder,
+  plan: StagePlan,
+  trx: TrxScope | undefined,
+): Promise<unknown> {
+  const { core, context } = state.scope;
+  const side = plan.authoritative;
+  const { _method: method, _single } = internals(builder);
+  const started = performance.now();
+  const result: unknown = await builder;
+  const latencyMs = performance.now() - started;
+  const translator = translatorOf(state);
+  const shaped = shapeRead(method, result, translator, side, _single.pluck);
+  const observer = core.readObserver;
+  if (observer && !trx && plan.shadowReads && (method === 'select' || method === 'first')) {
+    const snapshot: QueryState = { ...state, calls: [...state.calls] };
+    const at = Date.now();
+    // After the caller has its result: shadow reads add no latency.
+    setImmediate(() => {
+      const other = otherSide(side);
+      const observation: ReadObservation = {
+        table: mainTableOf(snapshot)?.name ?? null,
+        sql: builder.toSQL().sql,
+        servedBy: side,
+        rows: rowsOf(method, result),
+        latencyMs,
+        context,
+        at,
+        runOnOther: async () => rowsOf(method, await replay(snapshot, other, core.knex[other])),
+      };
+      try {
+        observer.observe(observation);
+      } catch (error) {
+        core.logger.warn({ err: error }, 'read observer threw; ignored');
+      }
+    });
+  }
+  return shaped;
+}

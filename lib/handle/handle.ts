@@ -1,0 +1,66 @@
+import type { Knex } from 'knex';
+import { createQuery, markTransaction } from './builder.js';
+import { createRaw, type RawOptions } from './raw.js';
+import type { Scope, TrxScope } from './scope.js';
+import type { DualWriteQueryInterface, DualWriteTransaction } from './types.js';
+
+/** Builds the knex-like callable of a scope (the handle, a context of it, or a transaction). */
+export function queryInterface(scope: Scope): DualWriteQueryInterface {
+  const db = ((table: string) => createQuery(scope, table)) as DualWriteQueryInterface;
+  const side = (): 'mysql' | 'postgres' => scope.trx?.side ?? scope.core.plan().authoritative;
+  Object.assign(db, {
+    table: (table: string) => createQuery(scope, table),
+    queryBuilder: () => createQuery(scope),
+    select: (...args: unknown[]) => (createQuery(scope).select as (...a: unknown[]) => unknown)(...args),
+    from: (...args: unknown[]) => (createQuery(scope).from as (...a: unknown[]) => unknown)(...args),
+    raw: (sql: string, bindings?: unknown, options?: RawOptions) => createRaw(scope, sql, bindings, options),
+    transaction: <T>(callback: (trx: DualWriteTransaction) => Promise<T> | T) =>
+      runTransaction(scope, callback),
+  });
+  Object.defineProperty(db, 'fn', { get: () => scope.core.knex[side()].fn });
+  return db;
+}
+
+function transactionHandle(scope: Scope): DualWriteTransaction {
+  const trx = scope.trx as TrxScope;
+  const db = queryInterface(scope) as DualWriteTransaction;
+  Object.assign(db, {
+    isTransaction: true,
+    commit: (value?: unknown) => trx.ktrx.commit(value),
+    rollback: (error?: unknown) => trx.ktrx.rollback(error),
+    isCompleted: () => trx.ktrx.isCompleted(),
+  });
+  markTransaction(db, scope);
+  return db;
+}
+
+/**
+ * `db.transaction(cb)`: admitted through the write gate as one write (a flip waits for it), run on the
+ * authoritative side of the stage at its start; the sync worker is woken after commit. Nested calls
+ * are savepoints of the same transaction.
+ */
+async function runTransaction<T>(
+  scope: Scope,
+  callback: (trx: DualWriteTransaction) => Promise<T> | T,
+): Promise<T> {
+  const { core } = scope;
+  core.assertOpen();
+  if (scope.trx) {
+    const parent = scope.trx;
+    return parent.ktrx.transaction(async (ktrx: Knex.Transaction) =>
+      callback(transactionHandle({ ...scope, trx: { ...parent, ktrx } })),
+    );
+  }
+  const leave = await core.gate.enter();
+  try {
+    const plan = core.plan();
+    const capture = { captured: false };
+    const result = await core.knex[plan.authoritative].transaction(async (ktrx: Knex.Transaction) =>
+      callback(transactionHandle({ ...scope, trx: { side: plan.authoritative, plan, ktrx, capture } })),
+    );
+    if (capture.captured) core.notify();
+    return result;
+  } finally {
+    leave();
+  }
+}

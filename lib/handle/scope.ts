@@ -1,0 +1,52 @@
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import type { DualWriteConfig } from '../config/schema.js';
+import type { ReadObserver, RequestContext } from '../shadow/types.js';
+import type { Side, StagePlan } from '../stage/stage.js';
+import type { TranslatorSet } from '../translate/types.js';
+import type { WriteGate } from './gate.js';
+
+/** What the handle needs from the outbox worker of the sync part. */
+export interface OutboxWorkerLike {
+  /** A local write committed outbox rows: drain soon instead of waiting for the next poll. */
+  notify(): void;
+  /** Resolves once the outbox of the authoritative side is empty (rejects past `timeoutMs`). */
+  drain(options?: { timeoutMs?: number }): Promise<void>;
+  /** Outbox rows waiting on the authoritative side. */
+  backlog(): Promise<number>;
+  /** Drains what it can and stops. */
+  close(): Promise<void>;
+}
+
+/** State shared by a handle and every context, query and transaction made from it. */
+export interface HandleCore {
+  readonly knex: Readonly<Record<Side, Knex>>;
+  readonly translators: TranslatorSet;
+  readonly gate: WriteGate;
+  readonly logger: Logger;
+  readonly readObserver: ReadObserver | undefined;
+  /** Current configuration (hot reload replaces it). */
+  config(): Readonly<DualWriteConfig>;
+  /** Routing plan in force. */
+  plan(): StagePlan;
+  /** Called after a commit that wrote outbox rows. */
+  notify(): void;
+  /** Throws DualWriteError(Closed) once destroy() started. */
+  assertOpen(): void;
+}
+
+/** An open transaction: every statement of it runs on `side` through `ktrx`. */
+export interface TrxScope {
+  readonly side: Side;
+  readonly plan: StagePlan;
+  readonly ktrx: Knex.Transaction;
+  /** Shared with nested (savepoint) transactions: whether a statement wrote outbox rows. */
+  readonly capture: { captured: boolean };
+}
+
+/** Where a query runs: the handle (implicit transactions) or an open transaction, with request context. */
+export interface Scope {
+  readonly core: HandleCore;
+  readonly context: RequestContext | undefined;
+  readonly trx: TrxScope | undefined;
+}

@@ -1,0 +1,170 @@
+import type { Knex } from 'knex';
+import type { DualWriteConfig } from '../config/schema.js';
+import { DualWriteError, ErrorCode } from '../errors.js';
+import type { WriteGate } from '../handle/gate.js';
+import type { OutboxWorkerLike } from '../handle/scope.js';
+import { META_TABLES } from '../meta/tables.js';
+import type { DualWriteEvents } from '../observe/events.js';
+import type { Logger } from '../observe/logger.js';
+import { appendAudit } from './audit.js';
+import { flipChecks } from './checks.js';
+import { planFor, type Side, type Stage, type StagePlan } from './stage.js';
+
+/** A flip refused by its safety checks or by the fence (writes or the outbox did not settle in time). */
+export class FlipRefusedError extends DualWriteError {
+  readonly reasons: readonly string[];
+  readonly from: Stage;
+  readonly to: Stage;
+  constructor(from: Stage, to: Stage, reasons: readonly string[]) {
+    super(ErrorCode.FlipRefused, `flip ${from} → ${to} refused: ${reasons.join('; ')}`);
+    this.reasons = reasons;
+    this.from = from;
+    this.to = to;
+  }
+}
+
+export interface SetStageOptions {
+  /** Who asked, for the audit line. @default 'api' */
+  source?: string;
+  /** Skip the safety checks (the fence still drains). @default false */
+  force?: boolean;
+}
+
+export interface StageChange {
+  from: Stage;
+  to: Stage;
+  source: string;
+  at: Date;
+  forced: boolean;
+  /** Writes were held this long, ms; null when the authoritative role did not move (no fence). */
+  pauseMs: number | null;
+}
+
+export interface StageControllerOptions {
+  initial: Stage;
+  knex: Readonly<Record<Side, Knex>>;
+  gate: WriteGate;
+  worker: () => OutboxWorkerLike | undefined;
+  config: () => Readonly<DualWriteConfig>;
+  /** Synced tables (for the backfill check). */
+  tables: () => readonly string[];
+  events: DualWriteEvents;
+  logger: Logger;
+}
+
+/**
+ * Holds the stage in force and changes it. A change that moves the authoritative role runs the fence:
+ * hold new writes, let admitted ones finish, drain the old authoritative outbox to zero, switch, release.
+ */
+export class StageController {
+  #stage: Stage;
+  readonly #opts: StageControllerOptions;
+  readonly #log: Logger;
+  /** Stage changes run one at a time, in call order. */
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(options: StageControllerOptions) {
+    this.#stage = options.initial;
+    this.#opts = options;
+    this.#log = options.logger.child({ component: 'stage' });
+  }
+
+  get stage(): Stage {
+    return this.#stage;
+  }
+
+  plan(): StagePlan {
+    return planFor(this.#stage);
+  }
+
+  setStage(to: Stage, options: SetStageOptions = {}): Promise<StageChange> {
+    const next = this.#queue.then(() => this.#change(to, options));
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+
+  async #change(to: Stage, options: SetStageOptions): Promise<StageChange> {
+    const from = this.#stage;
+    const source = options.source ?? 'api';
+    const at = new Date();
+    if (from === to) return { from, to, source, at, forced: false, pauseMs: null };
+    const fromPlan = planFor(from);
+    const moves = fromPlan.authoritative !== planFor(to).authoritative;
+    let forced = options.force === true;
+    let pauseMs: number | null = null;
+    if (moves) {
+      const config = this.#opts.config();
+      const check = await flipChecks({
+        knex: this.#opts.knex,
+        config,
+        tables: this.#opts.tables(),
+        from,
+        to,
+      });
+      forced ||= check.forcedByOperator;
+      if (check.reasons.length > 0 && !forced) {
+        this.#log.error({ from, to, source, reasons: check.reasons }, 'flip refused');
+        throw new FlipRefusedError(from, to, check.reasons);
+      }
+      if (check.reasons.length > 0)
+        this.#log.warn({ from, to, reasons: check.reasons }, 'flip forced past checks');
+      pauseMs = await this.#fence(from, to, fromPlan.authoritative, config.flip.maxPauseMs);
+    } else {
+      this.#stage = to;
+    }
+    const change: StageChange = { from, to, source, at: new Date(), forced, pauseMs };
+    this.#log.info({ from, to, source, forced, pauseMs }, 'stage changed');
+    try {
+      appendAudit(this.#opts.config().auditLog, {
+        from,
+        to,
+        at: change.at.toISOString(),
+        source,
+        forced,
+        pauseMs,
+      });
+    } catch (error) {
+      this.#log.error({ err: error }, 'cannot append the stage audit line');
+    }
+    this.#opts.events.safeEmit('stageChanged', { from, to, source, at: change.at });
+    return change;
+  }
+
+  async #fence(from: Stage, to: Stage, oldSide: Side, maxPauseMs: number): Promise<number> {
+    const { gate } = this.#opts;
+    const started = performance.now();
+    const settled = await gate.hold(maxPauseMs);
+    try {
+      if (!settled)
+        throw new FlipRefusedError(from, to, [`writes in flight did not finish within ${maxPauseMs} ms`]);
+      const worker = this.#opts.worker();
+      const remaining = Math.max(1, maxPauseMs - (performance.now() - started));
+      if (worker) {
+        try {
+          await worker.drain({ timeoutMs: remaining });
+        } catch (error) {
+          throw new FlipRefusedError(from, to, [
+            `outbox did not drain within ${maxPauseMs} ms: ${(error as Error).message}`,
+          ]);
+        }
+      }
+      const left = await this.#opts.knex[oldSide](META_TABLES.outbox)
+        .count({ n: '*' })
+        .then((rows) => Number((rows[0] as { n?: string | number } | undefined)?.n ?? 0))
+        .catch((error: unknown) => {
+          // No outbox there (never initialised): nothing can be waiting in it.
+          this.#log.warn(
+            { side: oldSide, err: (error as Error).message },
+            'outbox not readable during the fence',
+          );
+          return 0;
+        });
+      if (left > 0)
+        throw new FlipRefusedError(from, to, [`${left} outbox row(s) of ${oldSide} still waiting`]);
+      this.#stage = to;
+    } finally {
+      gate.release();
+    }
+    return Math.round((performance.now() - started) * 100) / 100;
+  }
+}
