@@ -49,7 +49,8 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
       return u.toString();
     },
     setMode(next: ProxyMode): void {
-      if (mode === 'up' && next !== 'up') for (const s of sockets) s.destroy();
+      // Any change drops open connections: forwarded ones "go away", blackholed ones never recover.
+      if (next !== mode) for (const s of sockets) s.destroy();
       mode = next;
     },
     connections: () => sockets.size,

@@ -1,0 +1,66 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { META_TABLES } from '../../lib/meta/tables.js';
+import { KeySyncer } from '../../lib/sync/syncer.js';
+import { SyncWorker } from '../../lib/sync/worker.js';
+import { useFreshDatabases } from '../support/databases.js';
+import { createSyncTables, rowsOf, syncTranslators } from './support/fixtures.js';
+
+const dbs = useFreshDatabases('dwcrash');
+const child = fileURLToPath(new URL('./support/crash-child.ts', import.meta.url));
+
+beforeAll(async () => {
+  await createSyncTables(dbs);
+});
+
+/** Runs the child until it reports `minWrites`, then SIGKILLs it; resolves with the writes it reported. */
+function runAndKill(seed: number, minWrites: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, ['--import', 'tsx', child, dbs.mysqlUrl, dbs.pgUrl, String(seed)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let reported = 0;
+    let stderr = '';
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`child made only ${reported} writes in time: ${stderr}`));
+    }, 30_000);
+    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    proc.stdout.on('data', (d: Buffer) => {
+      for (const m of d.toString().matchAll(/writes (\d+)/g)) reported = Number(m[1]);
+      if (reported >= minWrites && proc.exitCode === null && !proc.killed) proc.kill('SIGKILL');
+    });
+    proc.on('exit', (_code, signal) => {
+      clearTimeout(timer);
+      if (signal === 'SIGKILL') resolve(reported);
+      else reject(new Error(`child exited on its own (${String(signal)}): ${stderr}`));
+    });
+  });
+}
+
+describe('crash of the app process', () => {
+  it('SIGKILL mid-traffic loses no key: a new worker drains the outbox and the sides are equal', async () => {
+    for (const seed of [1, 2]) {
+      const writes = await runAndKill(seed, 300);
+      expect(writes).toBeGreaterThanOrEqual(300);
+      const left = Number(
+        ((await dbs.mysql(META_TABLES.outbox).count({ n: '*' }).first()) as { n: string }).n,
+      );
+      const worker = new SyncWorker({
+        mysql: dbs.mysql,
+        pg: dbs.pg,
+        syncer: new KeySyncer({ mysql: dbs.mysql, pg: dbs.pg, translators: syncTranslators }),
+        authoritative: () => 'mysql',
+      });
+      try {
+        await worker.drain({ timeoutMs: 20_000 });
+      } finally {
+        await worker.close();
+      }
+      expect(left).toBeGreaterThan(0);
+      expect(worker.lagStats().count).toBe(left);
+      expect(await rowsOf(dbs.pg, 'items')).toEqual(await rowsOf(dbs.mysql, 'items'));
+    }
+  });
+});

@@ -1,0 +1,92 @@
+import knexFactory, { type Knex } from 'knex';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postgresKnexConfig } from '../../lib/dialect/postgres/connection.js';
+import { DualWriteEvents } from '../../lib/observe/events.js';
+import { createMetrics } from '../../lib/observe/metrics.js';
+import { KeySyncer } from '../../lib/sync/syncer.js';
+import { SyncWorker } from '../../lib/sync/worker.js';
+import { useFreshDatabases } from '../support/databases.js';
+import { startTcpProxy, type ProxyMode, type TcpProxy } from '../support/tcp-proxy.js';
+import { createSyncTables, rowsOf, syncTranslators } from './support/fixtures.js';
+import { prng, randomItemWrite } from './support/traffic.js';
+
+const dbs = useFreshDatabases('dwoutage');
+let proxy: TcpProxy;
+let pgViaProxy: Knex;
+
+beforeAll(async () => {
+  await createSyncTables(dbs);
+  proxy = await startTcpProxy(Number(new URL(dbs.pgUrl).port));
+  pgViaProxy = knexFactory({
+    ...postgresKnexConfig({ url: proxy.url(dbs.pgUrl) }),
+    acquireConnectionTimeout: 3000,
+  });
+});
+
+afterAll(async () => {
+  await pgViaProxy?.destroy();
+  await proxy?.close();
+});
+
+async function outageScenario(mode: ProxyMode, seed: number): Promise<void> {
+  proxy.setMode('up');
+  const events = new DualWriteEvents();
+  const metrics = createMetrics();
+  const log: string[] = [];
+  events.on('breakerOpened', (e) => log.push(`open:${e.side}`));
+  events.on('breakerClosed', (e) => log.push(`closed:${e.side}`));
+  const syncer = new KeySyncer({ mysql: dbs.mysql, pg: pgViaProxy, translators: syncTranslators, metrics });
+  const worker = new SyncWorker({
+    mysql: dbs.mysql,
+    pg: pgViaProxy,
+    syncer,
+    authoritative: () => 'mysql',
+    events,
+    metrics,
+    sync: { pollIntervalMs: 30, timeoutMs: 800, breakerResetTimeoutMs: 300, batchSize: 50 },
+  });
+  const rand = prng(seed);
+  let writes = 0;
+  const writeFor = async (ms: number): Promise<void> => {
+    const until = Date.now() + ms;
+    while (Date.now() < until) {
+      await randomItemWrite(dbs.mysql, rand, 80);
+      writes++;
+      worker.notify();
+    }
+  };
+  try {
+    await writeFor(300);
+    await worker.drain({ timeoutMs: 10_000 });
+    const before = writes;
+    proxy.setMode(mode);
+    // Every app write keeps succeeding on MySQL while PostgreSQL is unreachable.
+    await writeFor(1500);
+    expect(writes - before).toBeGreaterThan(50);
+    await expect.poll(() => worker.breakerState('postgres'), { timeout: 5000 }).not.toBe('closed');
+    expect(log).toContain('open:postgres');
+    const backlog = await worker.backlog();
+    expect(backlog).toBeGreaterThan(10);
+    expect(await metrics.registry.getSingleMetricAsString('dualwrite_breaker_state')).toMatch(
+      /side="postgres"} [12]/,
+    );
+    proxy.setMode('up');
+    await worker.drain({ timeoutMs: 30_000 });
+    expect(await worker.backlog()).toBe(0);
+    expect(log.at(-1)).toBe('closed:postgres');
+    expect(await rowsOf(dbs.pg, 'items')).toEqual(await rowsOf(dbs.mysql, 'items'));
+  } finally {
+    proxy.setMode('up');
+    await worker.close();
+  }
+}
+
+describe('PostgreSQL outage behind the breaker', () => {
+  it('connections reset: writes go on, the breaker opens, the backlog grows, then drains to equal', async () => {
+    await outageScenario('reset', 11);
+  });
+
+  it('target hangs (blackhole): sync timeouts open the breaker; recovery drains to equal', async () => {
+    await outageScenario('blackhole', 12);
+  });
+});
