@@ -168,7 +168,7 @@ export class ShadowReader extends EventEmitter<ShadowEvents> implements ReadObse
       const authSide = obs.servedBy;
       const other = otherSide(authSide);
       const started = performance.now();
-      const otherRows = await obs.runOnOther();
+      const otherRows = asRows(await obs.runOnOther());
       const otherMs = performance.now() - started;
       this.latency.record(fingerprint, shape, table, authSide, obs.latencyMs);
       this.latency.record(fingerprint, shape, table, other, otherMs);
@@ -179,7 +179,7 @@ export class ShadowReader extends EventEmitter<ShadowEvents> implements ReadObse
       const translator = table && translators?.has(table) ? translators.table(table) : undefined;
       const ignore = ignoredColumns(cfg, table);
       const input = { translator, authoritativeSide: authSide, otherSide: other, ignore };
-      const first = compareResults({ ...input, authoritativeRows: obs.rows, otherRows });
+      const first = compareResults({ ...input, authoritativeRows: asRows(obs.rows), otherRows });
       this.#stats.checks += 1;
       if (first.diffs.length === 0) {
         this.#stats.matches += 1;
@@ -188,7 +188,15 @@ export class ShadowReader extends EventEmitter<ShadowEvents> implements ReadObse
       }
       const confirmed =
         translator && first.keyed
-          ? await this.#confirmKeyed(translator, authSide, obs.rows, otherRows, first.diffs, ignore, cfg)
+          ? await this.#confirmKeyed(
+              translator,
+              authSide,
+              asRows(obs.rows),
+              otherRows,
+              first.diffs,
+              ignore,
+              cfg,
+            )
           : await this.#confirmUnkeyed(obs, input, first.diffs, cfg);
       if (confirmed.diffs.length === 0) {
         this.#stats.matches += 1;
@@ -317,4 +325,10 @@ export class ShadowReader extends EventEmitter<ShadowEvents> implements ReadObse
       this.emit('mismatch', record);
     }
   }
+}
+
+/** Rows of a result; a single row (`.first()`) or nothing is tolerated rather than failing the comparison. */
+function asRows(result: unknown): readonly Row[] {
+  if (Array.isArray(result)) return result as Row[];
+  return result && typeof result === 'object' ? [result as Row] : [];
 }
