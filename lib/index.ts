@@ -89,3 +89,9 @@ export { StageController, FlipRefusedError, type SetStageOptions, type StageChan
 export { flipChecks, type FlipCheckInput, type FlipCheckResult } from './stage/checks.js';
 export { StateName } from './stage/state.js';
 export { ConfigWatcher, type ConfigWatcherOptions } from './config/watch.js';
+export { backfillFromConfig, type BackfillRunOptions } from './backfill/from-config.js';
+export {
+  createProgressReporter,
+  type ProgressReporter,
+  type ProgressReporterOptions,
+} from './backfill/progress.js';

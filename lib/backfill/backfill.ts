@@ -20,7 +20,7 @@ import type { BackfillEvent, BackfillOptions, BackfillResult, TableOutcome } fro
 /** Defaults of BackfillOptions, in one place. */
 export const BACKFILL_DEFAULTS = {
   from: 'mysql' as Side,
-  batchSize: 1000,
+  batchSize: 2000,
   concurrency: 2,
   maxRowsPerSecond: 0,
   slowBatchMs: 5000,

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
+import { registerBackfill } from './backfill.js';
 import { registerReport } from './report.js';
 
 /** Every command registers itself here, one line each. */
 export function registerCommands(program: Command): void {
   registerReport(program);
+  registerBackfill(program);
 }
