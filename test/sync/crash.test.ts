@@ -5,13 +5,15 @@ import { META_TABLES } from '../../lib/meta/tables.js';
 import { KeySyncer } from '../../lib/sync/syncer.js';
 import { SyncWorker } from '../../lib/sync/worker.js';
 import { useFreshDatabases } from '../support/databases.js';
-import { createSyncTables, rowsOf, syncTranslators } from './support/fixtures.js';
+import { createSyncTables, rowsOf } from './support/fixtures.js';
+import type { TranslatorSet } from '../../lib/translate/types.js';
 
+let translators: TranslatorSet;
 const dbs = useFreshDatabases('dwcrash');
 const child = fileURLToPath(new URL('./support/crash-child.ts', import.meta.url));
 
 beforeAll(async () => {
-  await createSyncTables(dbs);
+  translators = await createSyncTables(dbs);
 });
 
 /** Runs the child until it reports `minWrites`, then SIGKILLs it; resolves with the writes it reported. */
@@ -50,7 +52,7 @@ describe('crash of the app process', () => {
       const worker = new SyncWorker({
         mysql: dbs.mysql,
         pg: dbs.pg,
-        syncer: new KeySyncer({ mysql: dbs.mysql, pg: dbs.pg, translators: syncTranslators }),
+        syncer: new KeySyncer({ mysql: dbs.mysql, pg: dbs.pg, translators }),
         authoritative: () => 'mysql',
       });
       try {

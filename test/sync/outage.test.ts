@@ -7,15 +7,17 @@ import { KeySyncer } from '../../lib/sync/syncer.js';
 import { SyncWorker } from '../../lib/sync/worker.js';
 import { useFreshDatabases } from '../support/databases.js';
 import { startTcpProxy, type ProxyMode, type TcpProxy } from '../support/tcp-proxy.js';
-import { createSyncTables, rowsOf, syncTranslators } from './support/fixtures.js';
+import { createSyncTables, rowsOf } from './support/fixtures.js';
+import type { TranslatorSet } from '../../lib/translate/types.js';
 import { prng, randomItemWrite } from './support/traffic.js';
 
+let translators: TranslatorSet;
 const dbs = useFreshDatabases('dwoutage');
 let proxy: TcpProxy;
 let pgViaProxy: Knex;
 
 beforeAll(async () => {
-  await createSyncTables(dbs);
+  translators = await createSyncTables(dbs);
   proxy = await startTcpProxy(Number(new URL(dbs.pgUrl).port));
   pgViaProxy = knexFactory({
     ...postgresKnexConfig({ url: proxy.url(dbs.pgUrl) }),
@@ -37,7 +39,7 @@ async function outageScenario(mode: ProxyMode, seed: number): Promise<void> {
   const log: string[] = [];
   events.on('breakerOpened', (e) => log.push(`open:${e.side}`));
   events.on('breakerClosed', (e) => log.push(`closed:${e.side}`));
-  const syncer = new KeySyncer({ mysql: dbs.mysql, pg: pgViaProxy, translators: syncTranslators, metrics });
+  const syncer = new KeySyncer({ mysql: dbs.mysql, pg: pgViaProxy, translators, metrics });
   const worker = new SyncWorker({
     mysql: dbs.mysql,
     pg: pgViaProxy,

@@ -4,7 +4,7 @@ import { DualWriteEvents } from '../../lib/observe/events.js';
 import { createMetrics } from '../../lib/observe/metrics.js';
 import { KeySyncer } from '../../lib/sync/syncer.js';
 import { useFreshDatabases } from '../support/databases.js';
-import { createSyncTables, rowsOf, syncTranslators } from './support/fixtures.js';
+import { createSyncTables, rowsOf } from './support/fixtures.js';
 
 const dbs = useFreshDatabases('dwsync');
 let syncer: KeySyncer;
@@ -12,11 +12,11 @@ const events = new DualWriteEvents();
 const metrics = createMetrics();
 
 beforeAll(async () => {
-  await createSyncTables(dbs);
+  const translators = await createSyncTables(dbs);
   syncer = new KeySyncer({
     mysql: dbs.mysql,
     pg: dbs.pg,
-    translators: syncTranslators,
+    translators,
     events,
     metrics,
     copyThreshold: 100,
@@ -62,26 +62,8 @@ describe('KeySyncer.sync', () => {
   });
 
   it('does not capture its own writes: the session flag is set in the target transaction and reset after', async () => {
-    await dbs.mysql.raw(`CREATE TABLE flag_probe (id INT PRIMARY KEY, seen INT NULL)`);
-    await dbs.mysql.raw(
-      `CREATE TRIGGER flag_probe_bi BEFORE INSERT ON flag_probe FOR EACH ROW SET NEW.seen = @dualwrite_sync`,
-    );
-    await dbs.pg.raw(`CREATE TABLE flag_probe (id integer PRIMARY KEY, seen integer NULL)`);
     await dbs.pg('flag_probe').insert({ id: 1, seen: null });
-    const translators = {
-      ...syncTranslators,
-      table: () => ({
-        ...syncTranslators.table('pairs'),
-        table: 'flag_probe',
-        primaryKey: ['id'],
-        columns: ['id'],
-        canonicalKey: (v: readonly unknown[]) => v.map(Number),
-        keyForSide: (k: readonly (string | number)[]) => [...k],
-        translate: (row: Record<string, unknown>) => ({ id: row['id'] }),
-      }),
-    };
-    const s = new KeySyncer({ mysql: dbs.mysql, pg: dbs.pg, translators });
-    await s.sync('flag_probe', [[1]], 'postgres');
+    await syncer.sync('flag_probe', [[1]], 'postgres');
     expect(await dbs.mysql('flag_probe').first()).toEqual({ id: 1, seen: 1 });
     // The pooled connections come back without the flag.
     const flags = await Promise.all(

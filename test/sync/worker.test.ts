@@ -7,15 +7,17 @@ import { KeySyncer } from '../../lib/sync/syncer.js';
 import { SyncWorker } from '../../lib/sync/worker.js';
 import type { Side } from '../../lib/stage/stage.js';
 import { useFreshDatabases } from '../support/databases.js';
-import { createSyncTables, rowsOf, syncTranslators } from './support/fixtures.js';
+import { createSyncTables, rowsOf } from './support/fixtures.js';
+import type { TranslatorSet } from '../../lib/translate/types.js';
 import { prng, randomItemWrite } from './support/traffic.js';
 
+let translators: TranslatorSet;
 const dbs = useFreshDatabases('dwworker');
 let syncer: KeySyncer;
 
 beforeAll(async () => {
-  await createSyncTables(dbs);
-  syncer = new KeySyncer({ mysql: dbs.mysql, pg: dbs.pg, translators: syncTranslators });
+  translators = await createSyncTables(dbs);
+  syncer = new KeySyncer({ mysql: dbs.mysql, pg: dbs.pg, translators });
 });
 
 function worker(

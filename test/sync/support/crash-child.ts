@@ -4,14 +4,14 @@ import { createMysqlKnex } from '../../../lib/dialect/mysql/connection.js';
 import { createPostgresKnex } from '../../../lib/dialect/postgres/connection.js';
 import { KeySyncer } from '../../../lib/sync/syncer.js';
 import { SyncWorker } from '../../../lib/sync/worker.js';
-import { syncTranslators } from './fixtures.js';
+import { translatorsFor } from './fixtures.js';
 import { prng, randomItemWrite } from './traffic.js';
 
 const [mysqlUrl, pgUrl, seedText] = process.argv.slice(2);
 if (!mysqlUrl || !pgUrl) throw new Error('usage: crash-child <mysqlUrl> <pgUrl> <seed>');
 const mysql = createMysqlKnex({ url: mysqlUrl });
 const pg = createPostgresKnex({ url: pgUrl });
-const syncer = new KeySyncer({ mysql, pg, translators: syncTranslators });
+const syncer = new KeySyncer({ mysql, pg, translators: await translatorsFor(mysql, pg) });
 const worker = new SyncWorker({
   mysql,
   pg,
