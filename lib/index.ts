@@ -95,3 +95,12 @@ export {
   type ProgressReporter,
   type ProgressReporterOptions,
 } from './backfill/progress.js';
+export {
+  convertSchema,
+  type ConvertOptions,
+  type ConversionResult,
+  type ConversionReport,
+  type ColumnReport,
+} from './schema/convert.js';
+export { applySchema, resetSequences, convertDatabase } from './schema/apply.js';
+export { detectUuidColumns, type UuidColumns } from './schema/uuid.js';

@@ -1,0 +1,259 @@
+import type { ColumnOverride } from '../config/schema.js';
+import { convertDefault } from './defaults.js';
+import type { ColumnSchema, DatabaseSchema, IndexSchema, TableSchema } from './model.js';
+import { NameAllocator, quoteIdent, quoteLiteral } from './names.js';
+import { onUpdateFunctionDdl, onUpdateTriggerDdl } from './triggers.js';
+import { convertColumnType } from './types.js';
+import type { UuidColumns } from './uuid.js';
+
+export interface ConvertOptions {
+  /** Per-table options from the config (`tables[t].columns[c]`: type, uuid, zeroDate). @default {} */
+  tables?: Record<string, { columns?: Record<string, ColumnOverride | undefined> } | undefined>;
+  /** `table.column` of CHAR(36)/VARCHAR(36) columns to convert to uuid (see detectUuidColumns). @default none */
+  uuidColumns?: UuidColumns;
+  /**
+   * Enforce MySQL's case-insensitive uniqueness of `_ci` text columns with a unique index on `lower(col)`
+   * (plus a plain index for lookups). Accent-insensitivity is not enforced. @default true
+   */
+  caseInsensitiveUniques?: boolean;
+}
+
+export interface ColumnReport {
+  table: string;
+  column: string;
+  /** MySQL column type, e.g. `int(10) unsigned`. */
+  from: string;
+  /** PostgreSQL column type. */
+  to: string;
+  nullable: boolean;
+  defaultFrom: string | null;
+  defaultTo: string | null;
+  warnings: string[];
+}
+
+export interface ConversionReport {
+  tables: { name: string; columns: ColumnReport[]; warnings: string[] }[];
+  enumTypes: string[];
+  /** Tables with an ON UPDATE CURRENT_TIMESTAMP trigger, with its columns. */
+  updateTriggers: { table: string; trigger: string; columns: string[] }[];
+  /** Views, procedures, functions and triggers of MySQL: listed, never converted or dropped silently. */
+  notConverted: { kind: string; name: string; reason: string }[];
+  warnings: string[];
+}
+
+export interface ConversionResult {
+  /** DDL statements in the order they must run. */
+  statements: string[];
+  /** The statements as one script. */
+  ddl: string;
+  report: ConversionReport;
+}
+
+const CI_COLLATION = /_ci$|_ci_|^utf8mb4_0900_ai_ci$/i;
+
+/** MySQL CHECK text → PostgreSQL: backtick identifiers become double-quoted ones. */
+function convertCheck(expression: string): string {
+  return expression.replace(/`((?:[^`]|``)+)`/g, (_m, id: string) => quoteIdent(id.replace(/``/g, '`')));
+}
+
+function indexColumnList(cols: readonly string[], lowerOf: ReadonlySet<string>): string {
+  return cols.map((c) => (lowerOf.has(c) ? `(lower(${quoteIdent(c)}))` : quoteIdent(c))).join(', ');
+}
+
+/**
+ * Converts an introspected MySQL schema to PostgreSQL DDL: tables with their primary keys (kept, the
+ * Syncer upserts ON CONFLICT (pk)), enum types, CHECKs keeping MySQL's ranges, defaults, comments,
+ * indexes, unique keys, foreign keys with their actions and ON UPDATE CURRENT_TIMESTAMP triggers.
+ */
+export function convertSchema(mysql: DatabaseSchema, options: ConvertOptions = {}): ConversionResult {
+  const names = new NameAllocator();
+  for (const t of mysql.tables) names.reserve(t.name);
+  const ciUniques = options.caseInsensitiveUniques ?? true;
+  const uuid = options.uuidColumns ?? new Set<string>();
+
+  const types: string[] = [];
+  const tables: string[] = [];
+  const comments: string[] = [];
+  const indexes: string[] = [];
+  const foreignKeys: string[] = [];
+  const triggers: string[] = [];
+  const report: ConversionReport = {
+    tables: [],
+    enumTypes: [],
+    updateTriggers: [],
+    notConverted: [],
+    warnings: [],
+  };
+  const pgTypes = new Map<string, string>();
+
+  for (const table of mysql.tables) {
+    const tableReport = { name: table.name, columns: [] as ColumnReport[], warnings: [] as string[] };
+    report.tables.push(tableReport);
+    const q = quoteIdent(table.name);
+    const defs: string[] = [];
+    const onUpdate: string[] = [];
+    for (const col of [...table.columns].sort((a, b) => a.position - b.position)) {
+      const override = options.tables?.[table.name]?.columns?.[col.name];
+      const conv = convertColumnType(col, {
+        table: table.name,
+        uuid: uuid.has(`${table.name}.${col.name}`),
+        override,
+        names,
+      });
+      pgTypes.set(`${table.name}.${col.name}`, conv.type);
+      const warnings = [...conv.warnings];
+      if (conv.enumType) {
+        types.push(
+          `CREATE TYPE ${quoteIdent(conv.enumType.name)} AS ENUM (${conv.enumType.values.map(quoteLiteral).join(', ')})`,
+        );
+        report.enumTypes.push(conv.enumType.name);
+      }
+      const def = convertDefault(col, conv.type);
+      if (def.warning) warnings.push(def.warning);
+      let notNull = !col.nullable;
+      if (notNull && override?.zeroDate === 'null' && /^(date|datetime|timestamp)$/.test(col.dataType)) {
+        notNull = false;
+        warnings.push('NOT NULL dropped: zero dates are stored as NULL (zeroDate: null)');
+      }
+      let line = `${quoteIdent(col.name)} ${conv.type}`;
+      if (conv.identity) line += ' GENERATED BY DEFAULT AS IDENTITY';
+      if (notNull) line += ' NOT NULL';
+      if (def.expression !== null && !conv.identity) line += ` DEFAULT ${def.expression}`;
+      defs.push(line);
+      for (const check of conv.checks) {
+        defs.push(
+          `CONSTRAINT ${quoteIdent(names.allocate(`${table.name}_${col.name}_check`))} CHECK (${check})`,
+        );
+      }
+      if (col.onUpdateCurrentTimestamp) onUpdate.push(col.name);
+      if (col.comment)
+        comments.push(`COMMENT ON COLUMN ${q}.${quoteIdent(col.name)} IS ${quoteLiteral(col.comment)}`);
+      tableReport.columns.push({
+        table: table.name,
+        column: col.name,
+        from: col.columnType + (col.autoIncrement ? ' auto_increment' : ''),
+        to: conv.type + (conv.identity ? ' identity' : ''),
+        nullable: !notNull,
+        defaultFrom: col.defaultValue,
+        defaultTo: conv.identity ? null : def.expression,
+        warnings,
+      });
+    }
+    if (table.primaryKey.length > 0) {
+      defs.push(
+        `CONSTRAINT ${quoteIdent(names.allocate(`${table.name}_pkey`))} PRIMARY KEY (${table.primaryKey.map(quoteIdent).join(', ')})`,
+      );
+    } else {
+      tableReport.warnings.push('no primary key: rows cannot be synced or compared by key');
+    }
+    for (const check of table.checks) {
+      defs.push(
+        `CONSTRAINT ${quoteIdent(names.allocate(`${table.name}_${check.name}`))} CHECK (${convertCheck(check.expression)})`,
+      );
+      tableReport.warnings.push(`CHECK ${check.name} copied with identifiers requoted: ${check.expression}`);
+    }
+    tables.push(`CREATE TABLE ${q} (\n  ${defs.join(',\n  ')}\n)`);
+    if (table.comment) comments.push(`COMMENT ON TABLE ${q} IS ${quoteLiteral(table.comment)}`);
+
+    indexes.push(...convertIndexes(table, names, pgTypes, ciUniques, mysql, tableReport.warnings));
+
+    for (const fk of table.foreignKeys) {
+      foreignKeys.push(
+        `ALTER TABLE ${q} ADD CONSTRAINT ${quoteIdent(names.allocate(fk.name))} FOREIGN KEY (${fk.columns.map(quoteIdent).join(', ')}) ` +
+          `REFERENCES ${quoteIdent(fk.referencedTable)} (${fk.referencedColumns.map(quoteIdent).join(', ')}) ` +
+          `ON DELETE ${fk.onDelete} ON UPDATE ${fk.onUpdate}`,
+      );
+    }
+    if (onUpdate.length > 0) {
+      const trigger = names.allocate(`${table.name}_on_update`);
+      triggers.push(onUpdateTriggerDdl(table.name, trigger, onUpdate));
+      report.updateTriggers.push({ table: table.name, trigger, columns: onUpdate });
+    }
+  }
+
+  for (const o of mysql.otherObjects) {
+    report.notConverted.push({
+      kind: o.kind,
+      name: o.name,
+      reason: `MySQL ${o.kind} bodies are not translated; recreate it on PostgreSQL by hand`,
+    });
+  }
+  if (report.notConverted.length > 0) {
+    report.warnings.push(`${report.notConverted.length} views/procedures/functions/triggers not converted`);
+  }
+  const statements = [
+    ...(triggers.length > 0 ? [onUpdateFunctionDdl()] : []),
+    ...types,
+    ...tables,
+    ...comments,
+    ...indexes,
+    ...foreignKeys,
+    ...triggers,
+  ];
+  return { statements, ddl: statements.map((s) => `${s};\n`).join('\n'), report };
+}
+
+function isCiText(col: ColumnSchema | undefined, pgType: string | undefined): boolean {
+  return Boolean(
+    col && col.collation && CI_COLLATION.test(col.collation) && pgType && /^(varchar|text)/.test(pgType),
+  );
+}
+
+function convertIndexes(
+  table: TableSchema,
+  names: NameAllocator,
+  pgTypes: ReadonlyMap<string, string>,
+  ciUniques: boolean,
+  mysql: DatabaseSchema,
+  warnings: string[],
+): string[] {
+  const out: string[] = [];
+  const q = quoteIdent(table.name);
+  // Unique keys other tables reference must stay plain: a foreign key needs a unique index on the columns themselves.
+  const referenced = (ix: IndexSchema): boolean =>
+    mysql.tables.some((t) =>
+      t.foreignKeys.some(
+        (fk) => fk.referencedTable === table.name && fk.referencedColumns.join() === ix.columns.join(),
+      ),
+    );
+  for (const ix of [...table.uniqueKeys, ...table.indexes]) {
+    const method = ix.method.toUpperCase();
+    if (method === 'SPATIAL') {
+      warnings.push(`SPATIAL index ${ix.name} not converted (no PostGIS)`);
+      continue;
+    }
+    const name = names.allocate(`${table.name}_${ix.name}`);
+    if (method === 'FULLTEXT') {
+      const doc = ix.columns.map((c) => `coalesce(${quoteIdent(c)}, '')`).join(` || ' ' || `);
+      out.push(
+        `CREATE INDEX ${quoteIdent(name)} ON ${q} USING gin (to_tsvector('simple'::regconfig, ${doc}))`,
+      );
+      warnings.push(
+        `FULLTEXT index ${ix.name} became a GIN index on to_tsvector('simple', …); MATCH … AGAINST queries need rewriting`,
+      );
+      continue;
+    }
+    const ci = new Set(
+      ix.unique && ciUniques && !referenced(ix)
+        ? ix.columns.filter((c) =>
+            isCiText(
+              table.columns.find((col) => col.name === c),
+              pgTypes.get(`${table.name}.${c}`),
+            ),
+          )
+        : [],
+    );
+    out.push(
+      `CREATE ${ix.unique ? 'UNIQUE ' : ''}INDEX ${quoteIdent(name)} ON ${q} (${indexColumnList(ix.columns, ci)})`,
+    );
+    if (ci.size > 0) {
+      out.push(
+        `CREATE INDEX ${quoteIdent(names.allocate(`${name}_lookup`))} ON ${q} (${indexColumnList(ix.columns, new Set())})`,
+      );
+      warnings.push(
+        `unique key ${ix.name} is case-insensitive in MySQL: enforced on lower(${[...ci].join(', ')})`,
+      );
+    }
+  }
+  return out;
+}
