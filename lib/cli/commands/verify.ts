@@ -1,0 +1,150 @@
+import type { Command } from 'commander';
+import { SingleBar } from 'cli-progress';
+import Table from 'cli-table3';
+import { createDefaultLogger } from '../../observe/logger.js';
+import { KeySyncer } from '../../sync/syncer.js';
+import { openVerifySession } from '../../verify/session.js';
+import { verify, type VerifyResult } from '../../verify/verify.js';
+import {
+  action,
+  configFromOptions,
+  ExitCode,
+  output,
+  UsageError,
+  withGlobalOptions,
+  type GlobalOptions,
+} from '../common.js';
+
+interface VerifyCliOptions extends GlobalOptions {
+  tables?: string;
+  chunk?: string;
+  repair?: boolean;
+  restart?: boolean;
+}
+
+function summaryTable(result: VerifyResult): string {
+  const t = new Table({
+    head: ['table', 'rows compared', 'missing', 'extra', 'different', 'fk orphans', 'repair'],
+  });
+  for (const r of result.tables) {
+    t.push([
+      r.table,
+      r.rowsCompared,
+      r.missing,
+      r.extra,
+      r.different,
+      r.orphans.reduce((n, o) => n + o.count, 0),
+      r.repair ? `${r.repair.synced} synced, ${r.repair.remaining} left` : '-',
+    ]);
+  }
+  return t.toString();
+}
+
+/** What `--json` prints: per table rows compared, missing, extra, different (+ orphans and repair). */
+function jsonView(result: VerifyResult) {
+  return {
+    at: result.at,
+    clean: result.clean,
+    stage: result.stage,
+    authoritativeSide: result.authoritativeSide,
+    reportFile: result.reportFile,
+    tables: result.tables.map((r) => ({
+      table: r.table,
+      rowsCompared: r.rowsCompared,
+      missing: r.missing,
+      extra: r.extra,
+      different: r.different,
+      orphans: r.orphans,
+      repair: r.repair,
+      truncated: r.truncated,
+      resumed: r.resumed,
+    })),
+  };
+}
+
+async function runVerify(options: VerifyCliOptions, repair: boolean): Promise<ExitCode> {
+  const config = configFromOptions(options);
+  const chunk = options.chunk === undefined ? undefined : Number(options.chunk);
+  if (chunk !== undefined && (!Number.isInteger(chunk) || chunk <= 0)) {
+    throw new UsageError(`--chunk expects a positive integer, got ${options.chunk}`);
+  }
+  const tables = options.tables
+    ?.split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
+  const logger = createDefaultLogger(process.env['DUALWRITE_LOG_LEVEL'] ?? 'warn');
+  const session = await openVerifySession(config);
+  const bar =
+    process.stderr.isTTY && !options.json
+      ? new SingleBar({ format: '{table} [{bar}] {value}/{total} rows', stream: process.stderr })
+      : undefined;
+  let current = '';
+  try {
+    for (const t of tables ?? []) session.translators.table(t);
+    const result = await verify({
+      config,
+      mysql: session.mysql,
+      postgres: session.postgres,
+      translators: session.translators,
+      schemas: session.schemas,
+      logger,
+      resume: options.restart !== true,
+      ...(tables ? { tables } : {}),
+      ...(chunk ? { chunkSize: chunk } : {}),
+      ...(repair
+        ? {
+            repair: new KeySyncer({
+              mysql: session.mysql,
+              pg: session.postgres,
+              translators: session.translators,
+              logger,
+            }),
+          }
+        : {}),
+      onProgress: ({ table, rows, estimate }) => {
+        if (!bar) return;
+        if (table !== current) {
+          if (current) bar.stop();
+          current = table;
+          bar.start(Math.max(estimate, rows), rows, { table });
+        } else bar.update(rows);
+      },
+    });
+    bar?.stop();
+    output(options, jsonView(result), (r) => {
+      process.stdout.write(`${summaryTable(result)}\n`);
+      process.stdout.write(
+        `${r.clean ? 'clean' : 'DIFFERENCES FOUND'} (${(result.durationMs / 1000).toFixed(1)} s)` +
+          `${r.reportFile ? ` - report: ${r.reportFile}` : ''}\n`,
+      );
+    });
+    return result.clean ? ExitCode.Ok : ExitCode.Problem;
+  } finally {
+    bar?.stop();
+    await session.close();
+  }
+}
+
+function withVerifyOptions(command: Command): Command {
+  return withGlobalOptions(
+    command
+      .option('--tables <list>', 'comma-separated tables (default: every table on both sides)')
+      .option('--chunk <n>', 'rows per primary-key chunk (default: verify.chunkSize)')
+      .option('--restart', 'ignore checkpoints of an interrupted run and start each table over'),
+  );
+}
+
+/** `dualwrite verify` and `dualwrite repair`. */
+export function registerVerify(program: Command): void {
+  withVerifyOptions(
+    program
+      .command('verify')
+      .description('compare whole tables in primary-key chunks; exit 1 when any row differs')
+      .option('--repair', 'sync differing keys from the authoritative side and re-check them'),
+  ).action(action((options: VerifyCliOptions) => runVerify(options, options.repair === true)));
+  withVerifyOptions(
+    program
+      .command('repair')
+      .description('verify, sync the differing keys from the authoritative side, re-check'),
+  ).action(action((options: VerifyCliOptions) => runVerify(options, true)));
+}
