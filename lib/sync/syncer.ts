@@ -131,9 +131,13 @@ export class KeySyncer implements Syncer {
 
   /** Marks the session as the syncer's (no trigger capture) and bounds lock waits. */
   async #beginTarget(trx: Knex.Transaction, to: Side): Promise<void> {
-    await trx.raw(NO_CAPTURE[to].on);
     if (to === 'postgres' && this.#opts.lockTimeoutMs > 0) {
-      await trx.raw(`SET LOCAL lock_timeout = ${Math.floor(this.#opts.lockTimeoutMs)}`);
+      // One round trip for both transaction-local settings.
+      await trx.raw(`${NO_CAPTURE.postgres.on}, set_config('lock_timeout', ?, true)`, [
+        String(Math.floor(this.#opts.lockTimeoutMs)),
+      ]);
+    } else {
+      await trx.raw(NO_CAPTURE[to].on);
     }
   }
 

@@ -1,0 +1,12 @@
+// Dispatches `npm run bench -- <name>` to bench/<name>.ts (one line per bench).
+const benches: Record<string, () => Promise<unknown>> = {
+  sync: () => import('./sync.js'),
+};
+
+const name = process.argv[2];
+const load = name ? benches[name] : undefined;
+if (!load) {
+  console.error(`usage: npm run bench -- <${Object.keys(benches).join('|')}>`);
+  process.exit(2);
+}
+await load();
