@@ -5,7 +5,7 @@ import type { KeyTuple, Row, RowTranslator } from '../translate/types.js';
 import { internals, type BuilderInternals } from '../handle/knex-internals.js';
 import { runInsert, type InsertOutcome } from './insert.js';
 import { canonicalKeys, isKeyValue, keyOfRow, keysFromLookup, type KeyValue } from './keys.js';
-import { recordKeys } from './outbox.js';
+import { enqueueKeys } from '../sync/outbox.js';
 
 export interface CaptureTarget {
   readonly table: { name: string; alias: string };
@@ -96,6 +96,6 @@ export async function captureWrite(
     throw uncaptured(target.table.name, `a ${b._method} statement cannot be captured in a syncing stage`);
   }
   const keys = canonicalKeys(target.translator, raw, target.side);
-  if (keys.length > 0) await recordKeys(trx, target.table.name, keys);
+  if (keys.length > 0) await enqueueKeys(trx, target.table.name, keys);
   return { result, insert, keys };
 }

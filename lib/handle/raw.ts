@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { canonicalKeys, keyOfRow } from '../capture/keys.js';
-import { recordKeys } from '../capture/outbox.js';
+import { enqueueKeys } from '../sync/outbox.js';
 import { DualWriteError, ErrorCode } from '../errors.js';
 import { isMetaTable } from '../meta/tables.js';
 import { Side, type StagePlan } from '../stage/stage.js';
@@ -119,7 +119,7 @@ async function runRaw(
   const table = options.table;
   const write = async (k: Knex.Transaction): Promise<unknown> => {
     const result = await k.raw(spec.sql, bindings);
-    await recordKeys(k, table, keys);
+    await enqueueKeys(k, table, keys);
     return result;
   };
   if (trx) {

@@ -3,6 +3,9 @@ import { registerBackfill } from './backfill.js';
 import { registerReport } from './report.js';
 import { registerSchema } from './schema.js';
 import { registerVerify } from './verify.js';
+import { registerInit } from './init.js';
+import { registerStage } from './stage.js';
+import { registerStatus } from './status.js';
 
 /** Every command registers itself here, one line each. */
 export function registerCommands(program: Command): void {
@@ -10,4 +13,7 @@ export function registerCommands(program: Command): void {
   registerBackfill(program);
   registerSchema(program);
   registerVerify(program);
+  registerInit(program);
+  registerStage(program);
+  registerStatus(program);
 }
