@@ -57,7 +57,11 @@ export interface DualWriteQueryInterface {
   select: Knex.QueryBuilder['select'];
   from: Knex.QueryBuilder['from'];
   /** Raw SQL. A raw write in a syncing stage must declare `{ table, keys }` (unless trigger capture is on). */
-  raw(sql: string, bindings?: Knex.RawBinding | Knex.ValueDict, options?: RawOptions): Knex.Raw;
+  raw(
+    sql: string,
+    bindings?: readonly Knex.RawBinding[] | Knex.ValueDict | Knex.RawBinding,
+    options?: RawOptions,
+  ): Knex.Raw;
   fn: Knex.FunctionHelper;
   transaction<T>(callback: (trx: DualWriteTransaction) => Promise<T> | T): Promise<T>;
 }

@@ -8,7 +8,8 @@ import type { DualWriteEvents } from '../observe/events.js';
 import type { Logger } from '../observe/logger.js';
 import { appendAudit } from './audit.js';
 import { flipChecks } from './checks.js';
-import { planFor, type Side, type Stage, type StagePlan } from './stage.js';
+import { resetSequences } from '../schema/apply.js';
+import { planFor, Side, type Stage, type StagePlan } from './stage.js';
 
 /** A flip refused by its safety checks or by the fence (writes or the outbox did not settle in time). */
 export class FlipRefusedError extends DualWriteError {
@@ -161,6 +162,11 @@ export class StageController {
         });
       if (left > 0)
         throw new FlipRefusedError(from, to, [`${left} outbox row(s) of ${oldSide} still waiting`]);
+      if (planFor(to).authoritative === Side.Postgres) {
+        // Rows arrived in PostgreSQL with MySQL's ids: move the identity sequences past them before
+        // PostgreSQL generates ids itself. (InnoDB moves its counter on explicit ids by itself.)
+        for (const table of this.#opts.tables()) await resetSequences(this.#opts.knex.postgres, table);
+      }
       this.#stage = to;
     } finally {
       gate.release();

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { DualWriteConfigInput } from '../../lib/config/schema.js';
 import { createDualWrite, type DualWriteOptions } from '../../lib/handle/create.js';
 import type { DualWriteDb } from '../../lib/handle/types.js';
 import { initMetaTables } from '../../lib/meta/init.js';
@@ -27,7 +28,7 @@ export async function createWidgets(dbs: TestDatabases): Promise<void> {
 export async function openHandle(
   dbs: TestDatabases,
   stage: Stage,
-  extra: Partial<DualWriteOptions> = {},
+  extra: Omit<DualWriteOptions, 'config'> & { config?: Partial<DualWriteConfigInput> } = {},
 ): Promise<DualWriteDb> {
   return createDualWrite({
     logger: createSilentLogger(),
