@@ -4,7 +4,7 @@ import { DualWriteEvents } from '../../lib/observe/events.js';
 import { createMetrics } from '../../lib/observe/metrics.js';
 import { KeySyncer } from '../../lib/sync/syncer.js';
 import { useFreshDatabases } from '../support/databases.js';
-import { createSyncTables, rowsOf } from './support/fixtures.js';
+import { createSyncTables, rowsOf, translatorsFor } from './support/fixtures.js';
 
 const dbs = useFreshDatabases('dwsync');
 let syncer: KeySyncer;
@@ -152,5 +152,31 @@ describe('KeySyncer.sync', () => {
     // Writes only increase qty, so the target's value must never go back.
     for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1] as number);
     expect(await dbs.pg('items').where({ id: 500 }).first()).toMatchObject({ qty: 150 });
+  });
+});
+
+describe('unique keys besides the primary key', () => {
+  it('MySQL target: a conflict on a secondary unique key never overwrites another row; the key syncs once it is free', async () => {
+    await dbs.mysql.raw(
+      `CREATE TABLE people (id INT PRIMARY KEY, email VARCHAR(100) NOT NULL UNIQUE, name VARCHAR(50))`,
+    );
+    await dbs.pg.raw(
+      `CREATE TABLE people (id integer PRIMARY KEY, email varchar(100) NOT NULL UNIQUE, name varchar(50))`,
+    );
+    const s = new KeySyncer({
+      mysql: dbs.mysql,
+      pg: dbs.pg,
+      translators: await translatorsFor(dbs.mysql, dbs.pg),
+    });
+    await dbs.pg('people').insert({ id: 1, email: 'x@example.com', name: 'A' });
+    await s.sync('people', [[1]], 'postgres');
+    // On PG, A moves to another address and B takes A's old one; B's key syncs first.
+    await dbs.pg('people').where({ id: 1 }).update({ email: 'y@example.com' });
+    await dbs.pg('people').insert({ id: 2, email: 'x@example.com', name: 'B' });
+    await expect(s.sync('people', [[2]], 'postgres')).rejects.toMatchObject({ code: 'DW_SYNC_FAILED' });
+    expect(await rowsOf(dbs.mysql, 'people')).toEqual([{ id: 1, email: 'x@example.com', name: 'A' }]);
+    await s.sync('people', [[1]], 'postgres');
+    await s.sync('people', [[2]], 'postgres');
+    expect(await rowsOf(dbs.mysql, 'people')).toEqual(await rowsOf(dbs.pg, 'people'));
   });
 });
