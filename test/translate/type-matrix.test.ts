@@ -166,3 +166,28 @@ describe('type matrix: MySQL → PostgreSQL → MySQL', () => {
     expect(norm[1]).toBe('{"A":{"x":1,"y":2},"a":[]}');
   });
 });
+
+describe('spatial columns ↔ bytea', () => {
+  it('round-trip MySQL → PostgreSQL → MySQL and show the app mysql2’s parsed shape', async () => {
+    await dbs.mysql.raw(
+      'CREATE TABLE geo (id INT PRIMARY KEY, p POINT, l LINESTRING, g GEOMETRY, back INT NULL)',
+    );
+    await dbs.mysql.raw(`INSERT INTO geo (id, p, l, g) VALUES
+      (1, ST_GeomFromText('POINT(1.5 -2)'), ST_GeomFromText('LINESTRING(0 0,1 1,2 0)'),
+          ST_GeomFromText('MULTIPOLYGON(((0 0,1 0,1 1,0 0)),((5 5,6 5,6 6,5 5)))'))`);
+    await dbs.pg.raw('CREATE TABLE geo (id integer PRIMARY KEY, p bytea, l bytea, g bytea, back integer)');
+    const geo = buildTranslators(await introspectMysql(dbs.mysql), await introspectPostgres(dbs.pg)).table(
+      'geo',
+    );
+    const [row] = (await dbs.mysql('geo').select('*')) as Row[];
+    await dbs.pg('geo').insert(geo.translate(row as Row, 'mysql'));
+    const [pgRow] = (await dbs.pg('geo').select('*')) as Row[];
+    expect(geo.normalize(pgRow as Row, 'postgres')).toEqual(geo.normalize(row as Row, 'mysql'));
+    expect(geo.toApp(pgRow as Row, 'postgres')).toEqual(geo.toApp(row as Row, 'mysql'));
+    await dbs.mysql('geo').insert({ ...geo.translate(pgRow as Row, 'postgres'), id: 2, back: 1 });
+    const texts = (
+      await dbs.mysql.raw('SELECT ST_AsText(p) p, ST_AsText(l) l, ST_AsText(g) g FROM geo ORDER BY id')
+    )[0];
+    expect(texts[1]).toEqual(texts[0]);
+  });
+});

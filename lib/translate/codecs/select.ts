@@ -1,3 +1,4 @@
+import { geometryCodec } from './geometry.js';
 import { decimalCodec, floatCodec, intCodec } from './numeric.js';
 import { binaryCodec, bitsCodec, boolCodec, enumCodec, jsonCodec, setCodec } from './structured.js';
 import { dateTimeCodec, timeCodec } from './temporal.js';
@@ -6,6 +7,16 @@ import type { CodecContext, ColumnCodec } from './types.js';
 
 const INT_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint', 'year']);
 const TEXT_TYPES = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext']);
+const SPATIAL_TYPES = new Set([
+  'geometry',
+  'point',
+  'linestring',
+  'polygon',
+  'multipoint',
+  'multilinestring',
+  'multipolygon',
+  'geometrycollection',
+]);
 const BINARY_TYPES = new Set(['binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob']);
 
 /** Whether a MySQL column is a boolean in MySQL's own terms: TINYINT(1) / BOOLEAN or BIT(1). */
@@ -34,5 +45,6 @@ export function codecFor(ctx: CodecContext): ColumnCodec {
   if (t === 'set') return setCodec(ctx);
   if (t === 'date' || t === 'datetime' || t === 'timestamp') return dateTimeCodec(ctx);
   if (t === 'time') return timeCodec(ctx);
+  if (SPATIAL_TYPES.has(t)) return geometryCodec(ctx);
   return passthroughCodec(ctx);
 }
