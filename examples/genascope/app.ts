@@ -4,11 +4,17 @@ import type { Knex } from 'knex';
 import { RESOURCES, type Resource } from './resources.js';
 import { JSON_COLUMNS, sqlDateTime, type GenascopeTable } from './tables.js';
 
+/** Query builder of one table, as the app uses it. */
+export type AppQuery = (table: string) => Knex.QueryBuilder;
+
 /**
- * The database handle the app is written against: a knex instance. dualwrite's handle is a drop-in
- * for it, so the same code runs on plain knex (before the migration) and on the handle.
+ * The database handle the app is written against: the part of knex it uses. A knex instance and
+ * dualwrite's handle (its drop-in) both fit, so the same code runs before and during the migration.
  */
-export type AppDb = Knex;
+export interface AppDb {
+  (table: string): Knex.QueryBuilder;
+  transaction<T>(callback: (trx: AppQuery) => Promise<T>): Promise<T>;
+}
 
 /** Express/Fastify-style middleware that sets `req.db` (dualwrite's `dualwriteMiddleware(db)`). */
 export type DbMiddleware = (req: { db?: unknown }, res: unknown, next: (err?: unknown) => void) => void;
