@@ -1,55 +1,31 @@
-import cliProgress from 'cli-progress';
+import { createProgressReporter } from '../../../lib/backfill/progress.js';
 import type { BackfillEvent } from '../../../lib/backfill/types.js';
 
+export interface DemoProgress {
+  onEvent(event: BackfillEvent): void;
+  stop(): void;
+}
+
 /**
- * Shows a backfill's progress: a bar on a terminal, a line per quarter otherwise (CI logs).
- * `total` is the number of source rows when the backfill started; rows the app inserts meanwhile
- * may push the count past it.
+ * Backfill progress for the narration: dualwrite's own bars on a terminal; in a log (CI) one line
+ * per quarter of the rows instead of a JSON line per batch. `total` is the source row count when
+ * the backfill started (the app's inserts meanwhile may push the count past it).
  */
-export class BackfillProgress {
-  readonly #bar: cliProgress.SingleBar | undefined;
-  readonly #total: number;
-  readonly #say: (line: string) => void;
-  /** Rows done per table (the backfill reports per-table running totals). */
-  readonly #done = new Map<string, number>();
-  #nextQuarter = 1;
-  #rate = 0;
-
-  constructor(total: number, say: (line: string) => void) {
-    this.#total = Math.max(total, 1);
-    this.#say = say;
-    if (process.stdout.isTTY) {
-      this.#bar = new cliProgress.SingleBar(
-        { format: '  backfill [{bar}] {percentage}% | {value}/{total} rows | {rate} rows/s | {table}', hideCursor: true },
-        cliProgress.Presets.shades_classic,
-      );
-      this.#bar.start(this.#total, 0, { rate: 0, table: '' });
-    }
-  }
-
-  onEvent(event: BackfillEvent): void {
-    if (event.type === 'batch' || event.type === 'tableStart') {
-      this.#done.set(event.table, event.rowsDone);
-      if (event.type === 'batch') this.#rate = Math.round(event.rate);
-      this.#update(event.table);
-    } else if (event.type === 'tableFailed') {
-      this.#say(`backfill of ${event.table} failed: ${event.error.message}`);
-    }
-  }
-
-  stop(): void {
-    this.#bar?.stop();
-  }
-
-  #update(table: string): void {
-    const done = [...this.#done.values()].reduce((a, b) => a + b, 0);
-    const value = Math.min(done, this.#total);
-    this.#bar?.update(value, { rate: this.#rate, table });
-    if (!this.#bar) {
-      while (this.#nextQuarter <= 4 && value >= (this.#total * this.#nextQuarter) / 4) {
-        this.#say(`backfill ${this.#nextQuarter * 25}%: ${done} rows (${this.#rate} rows/s on ${table})`);
-        this.#nextQuarter++;
+export function demoProgress(total: number, say: (line: string) => void): DemoProgress {
+  if (process.stdout.isTTY) return createProgressReporter({ tty: true });
+  const done = new Map<string, number>();
+  let quarter = 1;
+  return {
+    onEvent(event) {
+      if (event.type === 'tableFailed') say(`backfill of ${event.table} failed: ${event.error.message}`);
+      if (event.type !== 'batch' && event.type !== 'tableDone') return;
+      done.set(event.table, event.rowsDone);
+      const rows = [...done.values()].reduce((a, b) => a + b, 0);
+      while (quarter <= 4 && rows >= (Math.max(total, 1) * quarter) / 4) {
+        say(`backfill ${quarter * 25}%: ${rows} of ~${total} rows (${event.table})`);
+        quarter++;
       }
-    }
-  }
+    },
+    stop: () => undefined,
+  };
 }

@@ -20,6 +20,10 @@ export interface DemoSummary {
   flips: { from: string; to: string; pauseMs: number | null; maxWriteLatencyMs: number }[];
   /** Whether GET /patients/:id answered the same JSON in pg-primary as in mysql-only. */
   sameJsonAcrossStages: boolean | null;
+  /** The request compared across stages and both answers. */
+  probe?: { path: string; mysqlOnly: unknown; pgPrimary: unknown };
+  /** Shadow reads over the whole run. */
+  shadow?: { checks: number; mismatches: number; errors: number };
   steps: StepRecord[];
   reports: Record<string, string>;
   error?: string;
