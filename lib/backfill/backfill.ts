@@ -72,7 +72,8 @@ export async function backfill(options: BackfillOptions): Promise<BackfillResult
   async function run(): Promise<BackfillResult> {
     // The syncer's lock buckets and the checkpoints' state table; idempotent.
     await initMetaTables(options.mysql, options.postgres);
-    const bucket = new TokenBucket(maxRowsPerSecond, Math.max(batchSize, maxRowsPerSecond));
+    // Saved-up tokens stay under one batch, so a slow spell is never followed by a burst above the rate.
+    const bucket = new TokenBucket(maxRowsPerSecond, batchSize);
     const started = performance.now();
 
     const outcomes = new Map<string, TableOutcome>();
