@@ -136,6 +136,38 @@ describe('SyncWorker', () => {
     expect(await dbs.mysql(META_TABLES.outbox).count({ n: '*' })).toEqual([{ n: '0' }]);
   });
 
+  it('raises backlogHigh at the watermark, and drain() gives up after its timeout while a key backs off', async () => {
+    const events = new DualWriteEvents();
+    const high: number[] = [];
+    events.on('backlogHigh', (e) => high.push(e.backlog));
+    const w = worker(() => 'mysql', {
+      events,
+      start: false,
+      sync: { backlogHighWatermark: 5, retryBaseMs: 60_000, retryMaxMs: 60_000, maxAttempts: 8 },
+    });
+    try {
+      await dbs.mysql.transaction(async (trx) => {
+        await trx('pairs').insert({ a: 50, b: 'stuck', v: 99_999 }); // violates the PG check constraint
+        await enqueueKeys(trx, 'pairs', [[50, 'stuck']]);
+        await enqueueKeys(trx, 'pairs', [
+          [50, 'stuck'],
+          [50, 'stuck'],
+          [50, 'stuck'],
+          [50, 'stuck'],
+        ]);
+      });
+      expect(await w.backlog()).toBe(5);
+      expect(high).toEqual([5]);
+      await expect(w.drain({ timeoutMs: 300 })).rejects.toMatchObject({ code: 'DW_SYNC_FAILED' });
+      const rows = await dbs.mysql(META_TABLES.outbox).where({ table_name: 'pairs' });
+      expect(rows.map((r: { attempts: number }) => r.attempts)).toEqual([1, 1, 1, 1, 1]);
+      expect(rows[0].last_error).toMatch(/pairs_v_small/);
+    } finally {
+      await dbs.mysql(META_TABLES.outbox).del();
+      await w.close();
+    }
+  });
+
   it('close() drains what is left, stops and is idempotent', async () => {
     const w = worker(() => 'mysql', { start: false });
     await dbs.mysql.transaction(async (trx) => {
