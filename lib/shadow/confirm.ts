@@ -13,6 +13,8 @@ export interface ConfirmInput {
   columns: readonly string[];
   ignore: ReadonlySet<string>;
   wait: WaitOptions;
+  /** Called when some keys are pending and the wait for their sync begins. */
+  onPending?: (keys: number) => void;
 }
 
 export interface ConfirmResult {
@@ -36,6 +38,7 @@ export async function confirmKeys(input: ConfirmInput): Promise<ConfirmResult> {
   const table = translator.table;
   const other = otherSide(auth);
   const rechecked = await pendingKeys(db[auth], table, input.keys);
+  if (rechecked.size > 0) input.onPending?.(rechecked.size);
   const timedOut =
     rechecked.size > 0
       ? await waitForSync(

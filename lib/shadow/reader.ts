@@ -6,6 +6,11 @@ import type { Knex } from 'knex';
 import PQueue from 'p-queue';
 import { Registry } from 'prom-client';
 import type { DualWriteConfig } from '../config/schema.js';
+import { createMysqlKnex } from '../dialect/mysql/connection.js';
+import { introspectMysql } from '../dialect/mysql/introspect.js';
+import { createPostgresKnex } from '../dialect/postgres/connection.js';
+import { introspectPostgres } from '../dialect/postgres/introspect.js';
+import { buildTranslators } from '../translate/build.js';
 import { createSilentLogger, type Logger } from '../observe/logger.js';
 import { shadowMetrics, type ShadowMetrics } from '../report/metrics.js';
 import { appendMismatches, type MismatchRecord } from '../report/records.js';
@@ -30,6 +35,8 @@ export interface ShadowEvents {
   mismatch: [record: MismatchRecord];
   /** A sampled read was not compared (`overload`: queue full; `closed`: reader closed). */
   skipped: [info: { reason: 'overload' | 'closed'; table: string | null }];
+  /** Keys of a differing read are pending in the outbox: the reader waits for their sync, then re-checks. */
+  recheck: [info: { table: string; keys: number }];
   /** A comparison failed (other side unreachable, translation error...); the app never sees it. */
   checkError: [info: { table: string | null; fingerprint: string; error: Error }];
 }
@@ -37,11 +44,17 @@ export interface ShadowEvents {
 export interface ShadowReaderOptions {
   /** Current configuration, or a getter for hot-reloaded configuration (sampling and queue size are read per read). */
   config: Readonly<DualWriteConfig> | (() => Readonly<DualWriteConfig>);
-  /** Connections made with createMysqlKnex / createPostgresKnex (used for outbox look-ups and re-checks). */
-  mysql: Knex;
-  postgres: Knex;
-  /** Translators of both schemas (a getter when they are built later). */
-  translators: TranslatorSet | (() => TranslatorSet | undefined);
+  /**
+   * Connections made with createMysqlKnex / createPostgresKnex (outbox look-ups, re-checks, state).
+   * @default own small pools to the config's URLs, closed by close()
+   */
+  mysql?: Knex;
+  postgres?: Knex;
+  /**
+   * Translators of both schemas, or a getter when they are built later.
+   * @default built once from both databases' introspected schemas, on the first comparison
+   */
+  translators?: TranslatorSet | (() => TranslatorSet | undefined);
   /** @default a silent logger */
   logger?: Logger;
   /** Registry the shadow metrics are registered in. @default a new Registry */
@@ -69,7 +82,11 @@ export class ShadowReader extends EventEmitter<ShadowEvents> implements ReadObse
   readonly latency = new LatencyBook();
   #config: () => Readonly<DualWriteConfig>;
   #translators: () => TranslatorSet | undefined;
+  // Built on first use when the caller gave no translators; shared by every comparison.
+  #introspected: Promise<TranslatorSet> | undefined;
   #db: Record<Side, Knex>;
+  // Pools this reader created itself (no connections given): destroyed by close().
+  #ownPools: Knex[] = [];
   #log: Logger;
   #metrics: ShadowMetrics;
   #random: () => number;
@@ -85,7 +102,17 @@ export class ShadowReader extends EventEmitter<ShadowEvents> implements ReadObse
     const { config, translators } = options;
     this.#config = typeof config === 'function' ? config : () => config;
     this.#translators = typeof translators === 'function' ? translators : () => translators;
-    this.#db = { mysql: options.mysql, postgres: options.postgres };
+    const cfg0 = this.#config();
+    const own = (make: () => Knex): Knex => {
+      const k = make();
+      this.#ownPools.push(k);
+      return k;
+    };
+    this.#db = {
+      mysql: options.mysql ?? own(() => createMysqlKnex({ url: cfg0.mysql.url, pool: { max: 2 } })),
+      postgres:
+        options.postgres ?? own(() => createPostgresKnex({ url: cfg0.postgres.url, pool: { max: 2 } })),
+    };
     this.#log = (options.logger ?? createSilentLogger()).child({ component: 'shadow' });
     this.registry = options.registry ?? new Registry();
     this.#metrics = shadowMetrics(this.registry);
@@ -143,6 +170,19 @@ export class ShadowReader extends EventEmitter<ShadowEvents> implements ReadObse
       this.#log.warn({ err: error }, 'saving shadow latency failed');
     }
     this.removeAllListeners();
+    await Promise.all(this.#ownPools.map((k) => k.destroy()));
+  }
+
+  #introspect(): Promise<TranslatorSet> {
+    this.#introspected ??= (async () =>
+      buildTranslators(
+        await introspectMysql(this.#db.mysql),
+        await introspectPostgres(this.#db.postgres),
+        this.#config(),
+      ))();
+    // A failed introspection is retried by the next comparison instead of failing every one after it.
+    this.#introspected.catch(() => (this.#introspected = undefined));
+    return this.#introspected;
   }
 
   #skip(reason: 'overload' | 'closed', table: string | null): void {
@@ -175,7 +215,7 @@ export class ShadowReader extends EventEmitter<ShadowEvents> implements ReadObse
       this.#metrics.readSeconds.observe({ side: authSide }, obs.latencyMs / 1000);
       this.#metrics.readSeconds.observe({ side: other }, otherMs / 1000);
 
-      const translators = this.#translators();
+      const translators = this.#translators() ?? (await this.#introspect());
       const translator = table && translators?.has(table) ? translators.table(table) : undefined;
       const ignore = ignoredColumns(cfg, table);
       const input = { translator, authoritativeSide: authSide, otherSide: other, ignore };
@@ -242,6 +282,7 @@ export class ShadowReader extends EventEmitter<ShadowEvents> implements ReadObse
       columns: [...resultColumns].filter((c) => tableColumns.has(c)),
       ignore,
       wait: { timeoutMs: cfg.shadow.recheckTimeoutMs, intervalMs: cfg.shadow.recheckIntervalMs },
+      onPending: (keys) => this.emit('recheck', { table, keys }),
     });
     this.#stats.rechecks += rechecked.size;
     if (timedOut.size > 0) this.#metrics.rechecks.inc({ table, outcome: 'timeout' }, timedOut.size);
@@ -274,6 +315,7 @@ export class ShadowReader extends EventEmitter<ShadowEvents> implements ReadObse
     const auth = this.#db[obs.servedBy];
     if (!(await tableHasPending(auth, table))) return { diffs, rechecked: new Set() };
     this.#stats.rechecks += 1;
+    this.emit('recheck', { table, keys: 0 });
     const deadline = Date.now() + cfg.shadow.recheckTimeoutMs;
     while ((await tableHasPending(auth, table)) && Date.now() < deadline)
       await sleep(cfg.shadow.recheckIntervalMs);

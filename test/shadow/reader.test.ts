@@ -142,9 +142,10 @@ describe('ShadowReader', () => {
     });
     const shadow = reader();
     const obs = await observedRead(dbs, 'patients', (k) => k('patients').where('id', '<=', 10));
+    const waiting = new Promise((r) => shadow.once('recheck', r));
     shadow.observe(obs);
     // The worker starts draining only after the comparison saw the difference and began waiting.
-    await new Promise((r) => setTimeout(r, 300));
+    await waiting;
     const worker = new SyncWorker({
       mysql: dbs.mysql,
       pg: dbs.pg,
@@ -169,8 +170,9 @@ describe('ShadowReader', () => {
       await enqueueKeys(trx, 'patients', [[11]]);
     });
     const shadow = reader();
+    const waiting = new Promise((r) => shadow.once('recheck', r));
     shadow.observe(await observedRead(dbs, 'patients', (k) => k('patients').where({ id: 11 })));
-    await new Promise((r) => setTimeout(r, 200));
+    await waiting;
     // The key leaves the outbox but PostgreSQL still holds another value (a sync that lost the write).
     await dbs.mysql('dualwrite_outbox').where({ table_name: 'patients' }).delete();
     await shadow.onIdle();
