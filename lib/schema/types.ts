@@ -47,7 +47,8 @@ const INT_RANGES: Record<
 
 const TEXT_TYPES = new Set(['tinytext', 'text', 'mediumtext', 'longtext']);
 const BLOB_TYPES = new Set(['binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob']);
-const SPATIAL_TYPES = new Set([
+/** MySQL spatial types (stored as bytea; see docs/type-mapping.md). */
+export const SPATIAL_TYPES: ReadonlySet<string> = new Set([
   'geometry',
   'point',
   'linestring',

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { isMetaTable } from '../../meta/tables.js';
+import { num, str, type RawRow } from '../../schema/raw.js';
 import type {
   CheckSchema,
   ColumnSchema,
@@ -9,15 +10,10 @@ import type {
   TableSchema,
 } from '../../schema/model.js';
 
-type Raw = Record<string, unknown>;
-
-async function rows(knex: Knex, sql: string, bindings: readonly unknown[] = []): Promise<Raw[]> {
-  const result = (await knex.raw(sql, bindings as Knex.RawBinding[])) as [Raw[], unknown];
+async function rows(knex: Knex, sql: string, bindings: readonly unknown[] = []): Promise<RawRow[]> {
+  const result = (await knex.raw(sql, bindings as Knex.RawBinding[])) as [RawRow[], unknown];
   return result[0];
 }
-
-const str = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
-const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
 /** Members of `enum('a','b''c')` / `set(...)` in declaration order. */
 export function parseEnumMembers(columnType: string): string[] {

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { parse as parsePgArray } from 'postgres-array';
 import { isMetaTable } from '../../meta/tables.js';
+import { num, str, type RawRow } from '../../schema/raw.js';
 import type {
   ColumnSchema,
   DatabaseSchema,
@@ -9,15 +10,11 @@ import type {
   TableSchema,
 } from '../../schema/model.js';
 
-type Raw = Record<string, unknown>;
-
-async function rows(knex: Knex, sql: string, bindings: readonly unknown[] = []): Promise<Raw[]> {
-  const result = (await knex.raw(sql, bindings as Knex.RawBinding[])) as { rows: Raw[] };
+async function rows(knex: Knex, sql: string, bindings: readonly unknown[] = []): Promise<RawRow[]> {
+  const result = (await knex.raw(sql, bindings as Knex.RawBinding[])) as { rows: RawRow[] };
   return result.rows;
 }
 
-const str = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
-const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const textArray = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : parsePgArray(str(v)));
 
 const FK_ACTIONS: Record<string, string> = {

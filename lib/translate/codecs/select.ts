@@ -1,3 +1,4 @@
+import { SPATIAL_TYPES } from '../../schema/types.js';
 import { geometryCodec } from './geometry.js';
 import { decimalCodec, floatCodec, intCodec } from './numeric.js';
 import { binaryCodec, bitsCodec, boolCodec, enumCodec, jsonCodec, setCodec } from './structured.js';
@@ -7,16 +8,6 @@ import type { CodecContext, ColumnCodec } from './types.js';
 
 const INT_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint', 'year']);
 const TEXT_TYPES = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext']);
-const SPATIAL_TYPES = new Set([
-  'geometry',
-  'point',
-  'linestring',
-  'polygon',
-  'multipoint',
-  'multilinestring',
-  'multipolygon',
-  'geometrycollection',
-]);
 const BINARY_TYPES = new Set(['binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob']);
 
 /** Whether a MySQL column is a boolean in MySQL's own terms: TINYINT(1) / BOOLEAN or BIT(1). */
