@@ -20,6 +20,16 @@ function isSqlExpression(v: unknown): boolean {
   return typeof v === 'object' && v !== null && typeof (v as { toSQL?: unknown }).toSQL === 'function';
 }
 
+/** Towards MySQL values are only reshaped: what a codec cannot read is left for MySQL itself to accept or refuse. */
+function reshapeOrKeep(step: () => unknown, original: unknown): unknown {
+  try {
+    return step();
+  } catch (error) {
+    if (error instanceof ValueRejection) return original;
+    throw error;
+  }
+}
+
 function keyPart(v: unknown): string | number {
   if (typeof v === 'number' || typeof v === 'string') return v;
   if (typeof v === 'boolean') return v ? 1 : 0;
@@ -111,10 +121,10 @@ export class TableTranslator implements RowTranslator {
     const out: Row = {};
     for (const [column, v] of Object.entries(values)) {
       const codec = this.#codecs.get(column);
-      out[column] =
-        v === null || v === undefined || !codec || isSqlExpression(v)
-          ? v
-          : this.#guard(values, side, column, v, () => codec.prepare(v, side));
+      if (v === null || v === undefined || !codec || isSqlExpression(v)) out[column] = v;
+      else if (side === 'postgres')
+        out[column] = this.#guard(values, side, column, v, () => codec.prepare(v, side));
+      else out[column] = reshapeOrKeep(() => codec.prepare(v, side), v);
     }
     return out;
   }

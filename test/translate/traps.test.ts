@@ -222,5 +222,14 @@ describe('traps of the reference, value by value', () => {
     const e = problemOf(() => tr.translate({ id: 'not-a-uuid' }, 'mysql'));
     expect(e).toMatchObject({ problem: ValueProblem.InvalidUuid, column: 'id' });
     expect(() => set.table('missing')).toThrow(/not on both databases/);
+    // towards MySQL values are only reshaped: MySQL itself accepts or refuses what the codec cannot read
+    expect(tr.prepareWrite({ id: 'not-a-uuid', dt: 'soon', status: 'archived' }, 'mysql')).toEqual({
+      id: 'not-a-uuid',
+      dt: 'soon',
+      status: 'archived',
+    });
+    expect(problemOf(() => tr.prepareWrite({ id: 'not-a-uuid' }, 'postgres')).problem).toBe(
+      ValueProblem.InvalidUuid,
+    );
   });
 });
