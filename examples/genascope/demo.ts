@@ -17,6 +17,7 @@ import {
   introspectMysql,
   introspectPostgres,
   loadConfig,
+  planFor,
   ShadowReader,
   verify,
   writeReport,
@@ -178,7 +179,7 @@ class Demo {
       mysql: { url: this.urls!.mysqlUrl },
       postgres: { url: this.urls!.pgUrl },
       shadow: {
-        sampleRate: 0.5,
+        sampleRate: 0.25,
         mismatchLog: join(this.dir, 'mismatches.jsonl'),
         latencyFile: join(this.dir, 'shadow-latency.json'),
       },
@@ -274,7 +275,7 @@ class Demo {
     this.n.begin(
       'Shadow reads',
       'shadow',
-      'Reads are still served by MySQL; half of them run again on PostgreSQL afterwards and are compared.',
+      'Reads are still served by MySQL; a quarter of them run again on PostgreSQL afterwards and are compared.',
     );
     await this.moveTo('shadow');
     const before = this.shadow!.stats();
@@ -408,6 +409,10 @@ class Demo {
     const from = handle.dualwrite.stage;
     const problems = this.log!.problems.length;
     const audits = this.auditLines().length;
+    // Comparisons still queued from before a flip would compare the old side's answer after the other
+    // side took writes (the reader re-checks only the outbox of the side that served the read), so the
+    // queue is let empty first.
+    if (planFor(from).authoritative !== planFor(target).authoritative) await this.shadow!.onIdle();
     const t0 = Date.now();
     this.config.setStage(target);
     this.n.say(`edited ${this.config.path}: stage ${from} → ${target}`);
