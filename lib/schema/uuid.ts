@@ -18,7 +18,7 @@ function candidates(schema: DatabaseSchema): { table: string; column: string }[]
 
 /**
  * Decides from the data which CHAR(36)/VARCHAR(36) columns hold UUIDs: every non-NULL value must be a
- * hyphenated UUID. An empty column counts as UUID when its name says so (`id`, `*_id`, `*uuid*`).
+ * hyphenated UUID (and lower-case under a case-sensitive collation). An empty column counts as UUID when its name says so (`id`, `*_id`, `*uuid*`).
  * Config overrides (`tables[t].columns[c].uuid`) win. Columns joined by a foreign key are kept
  * consistent (both uuid or neither), since PostgreSQL needs equal types on both ends.
  */
@@ -34,9 +34,15 @@ export async function detectUuidColumns(
       decided.set(`${table}.${column}`, forced);
       continue;
     }
+    // With a case-sensitive collation an upper-case UUID could not be found again by its lower-case
+    // canonical key, so such columns must already be lower-case to become uuid.
+    const col = schema.tables.find((t) => t.name === table)?.columns.find((c) => c.name === column);
+    const caseSensitive = !/_ci$|_ci_/i.test(col?.collation ?? '');
     const [rows] = (await mysql.raw(
-      `SELECT COUNT(??) AS filled, COALESCE(SUM(?? NOT REGEXP ?), 0) AS bad FROM ??`,
-      [column, column, UUID_SQL_RE, table],
+      `SELECT COUNT(??) AS filled,
+              COALESCE(SUM(?? NOT REGEXP ? OR (? AND CAST(?? AS BINARY) <> CAST(LOWER(??) AS BINARY))), 0) AS bad
+         FROM ??`,
+      [column, column, UUID_SQL_RE, caseSensitive ? 1 : 0, column, column, table],
     )) as unknown as [{ filled: string | number; bad: string | number }[]];
     const filled = Number(rows[0]?.filled ?? 0);
     const bad = Number(rows[0]?.bad ?? 0);

@@ -104,7 +104,7 @@ export class TableTranslator implements RowTranslator {
       const v = values[i];
       const codec = this.#codecs.get(column);
       if (v === null || v === undefined || !codec) return keyPart(v);
-      return keyPart(codec.normalize(v, side));
+      return keyPart(codec.key ? codec.key(v, side) : codec.normalize(v, side));
     });
   }
 

@@ -4,11 +4,14 @@ import { introspectPostgres } from '../../lib/dialect/postgres/introspect.js';
 import { applySchema, convertDatabase, resetSequences } from '../../lib/schema/apply.js';
 import type { ConversionResult } from '../../lib/schema/convert.js';
 import { detectUuidColumns } from '../../lib/schema/uuid.js';
+import { buildTranslators } from '../../lib/translate/build.js';
+import type { Row } from '../../lib/translate/types.js';
 import { useFreshDatabases } from '../support/databases.js';
 
 const dbs = useFreshDatabases('dwconvert');
 const LONG = 'a_table_name_that_is_long_enough_to_push_index_names_past_63';
 let result: ConversionResult;
+const userReport = () => result.report.tables.find((t) => t.name === 'user')!;
 
 beforeAll(async () => {
   await dbs.mysql.raw(`CREATE TABLE \`user\` (
@@ -33,12 +36,19 @@ beforeAll(async () => {
     KEY a_unique_key_name_that_is_also_rather_long_y (code, n),
     CONSTRAINT fk_long_user FOREIGN KEY (user_id) REFERENCES \`user\` (id) ON DELETE SET NULL ON UPDATE CASCADE
   )`);
+  await dbs.mysql.raw('CREATE TABLE tokens (id CHAR(36) COLLATE utf8mb4_bin PRIMARY KEY, hits TIME NULL)');
+  await dbs.mysql('tokens').insert({ id: 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11', hits: '10:30:00' });
   await dbs.mysql.raw('CREATE VIEW active_users AS SELECT id FROM `user` WHERE is_active');
   await dbs.mysql('user').insert([
     { id: 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11', email: 'a@x.test', legacy_ref: 'not-a-uuid' },
     { id: 'b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a12', email: 'b@x.test', legacy_ref: null },
   ]);
-  result = await convertDatabase(dbs.mysql, { tables: { [LONG]: { columns: { code: { type: 'text' } } } } });
+  result = await convertDatabase(dbs.mysql, {
+    tables: {
+      [LONG]: { columns: { code: { type: 'text' } } },
+      tokens: { columns: { hits: { type: 'time(0)' } } },
+    },
+  });
   await applySchema(dbs.pg, result);
 });
 
@@ -46,6 +56,8 @@ describe('convertSchema', () => {
   it('decides UUID columns from the data, keeps FK ends consistent and lets config override', async () => {
     const schema = await introspectMysql(dbs.mysql);
     const uuids = await detectUuidColumns(dbs.mysql, schema);
+    // tokens.id holds an upper-case UUID under a case-sensitive collation: it could not be found by its
+    // lower-case canonical key, so it stays text
     expect([...uuids].sort()).toEqual([`${LONG}.user_id`, 'user.id']);
     const forced = await detectUuidColumns(dbs.mysql, schema, { user: { columns: { id: { uuid: false } } } });
     expect([...forced]).toEqual([]); // the FK end follows the referenced column
@@ -60,8 +72,7 @@ describe('convertSchema', () => {
   });
 
   it("translates defaults: boolean 1/0, b'0', CURRENT_TIMESTAMP(6), literals with quotes and ?", async () => {
-    const cols = Object.fromEntries(result.report.tables[1]!.columns.map((c) => [c.column, c]));
-    expect(result.report.tables[1]!.name).toBe('user');
+    const cols = Object.fromEntries(userReport().columns.map((c) => [c.column, c]));
     expect(cols['is_active']).toMatchObject({ to: 'boolean', defaultTo: 'true' });
     expect(cols['flags']).toMatchObject({ to: 'boolean', defaultTo: 'false' });
     expect(cols['mask']).toMatchObject({ to: 'bit(4)', defaultTo: "B'0101'" });
@@ -101,7 +112,7 @@ describe('convertSchema', () => {
       dbs.mysql('user').insert({ id: 'd0eebc99-9c0b-4ef8-bb6d-6bb9bd380a14', email: 'A@X.TEST' }),
     ).rejects.toThrow(/Duplicate entry/);
     await dbs.pg(LONG).insert([{ code: 'abc' }, { code: 'ABC' }]);
-    expect(result.report.tables[1]!.warnings.join()).toContain('lower(email)');
+    expect(userReport().warnings.join()).toContain('lower(email)');
   });
 
   it('converts AUTO_INCREMENT to identity and resets the sequence after explicit ids', async () => {
@@ -135,6 +146,22 @@ describe('convertSchema', () => {
     const changed = await read();
     expect(changed['updated_at']).not.toBe('2002-02-02 00:00:00');
     expect(changed['updated_at']!.slice(0, 4)).toBe(String(new Date().getUTCFullYear()));
+  });
+
+  it('TIME becomes interval, or time of day when the config says so', async () => {
+    const hits = result.report.tables
+      .find((t) => t.name === 'tokens')
+      ?.columns.find((c) => c.column === 'hits');
+    expect(hits?.to).toBe('time(0)');
+    const tr = buildTranslators(await introspectMysql(dbs.mysql), await introspectPostgres(dbs.pg)).table(
+      'tokens',
+    );
+    const [row] = (await dbs.mysql('tokens').select('*')) as Row[];
+    await dbs.pg('tokens').insert(tr.translate(row as Row, 'mysql'));
+    const [pgRow] = (await dbs.pg('tokens').select('*')) as Row[];
+    expect(pgRow).toEqual({ id: 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11', hits: '10:30:00' });
+    expect(tr.toApp(pgRow as Row, 'postgres')).toEqual(tr.toApp(row as Row, 'mysql'));
+    expect(() => tr.translate({ id: 'x', hits: '25:00:00' }, 'mysql')).toThrow(/not a time of day/);
   });
 
   it('lists views and routines as not converted', () => {

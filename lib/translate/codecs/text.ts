@@ -83,6 +83,8 @@ export function textCodec({ mysql, pg, override }: CodecContext): ColumnCodec {
       if (side === 'mysql') s = applyTransform(s);
       return trimForCompare ? s.replace(/ +$/, '') : s;
     },
+    // Keys stay exact: PostgreSQL would not find 'a ' by 'a', even where MySQL's PAD SPACE would.
+    key: (v, side) => (side === 'mysql' ? applyTransform(asString(v)) : asString(v)),
     toApp: (v) => {
       const s = asString(v);
       return isMysqlChar ? s.replace(/ +$/, '') : s;

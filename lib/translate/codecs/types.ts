@@ -15,6 +15,8 @@ export interface ColumnCodec {
   toMysql(value: unknown): unknown;
   /** The canonical, comparable form of a value read from `side`. Never throws. */
   normalize(value: unknown, side: Side): unknown;
+  /** The canonical primary-key part of a value read from `side` (exact: no trimming). @default normalize */
+  key?(value: unknown, side: Side): unknown;
   /** The app-facing form of a value read from `side`. */
   toApp(value: unknown, side: Side): unknown;
   /** An app-written value made fit to write on `side`; throws only when `side` cannot hold it. */
