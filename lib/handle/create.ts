@@ -102,11 +102,20 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
     logger,
   });
   ref.controller = stageController;
+  let workerKnex: Record<Side, Knex> | undefined;
   if (options.syncWorker === undefined || options.syncWorker === true) {
+    // The worker gets pools of its own: its claim transactions never take the app's connections,
+    // and an unreachable secondary never queues app statements behind sync attempts.
+    const size = { max: config.sync.concurrency * 2 + 1 };
+    const wk: Record<Side, Knex> = {
+      mysql: createMysqlKnex({ url: config.mysql.url, pool: size }),
+      postgres: createPostgresKnex({ url: config.postgres.url, pool: size }),
+    };
+    workerKnex = wk;
     worker = new SyncWorker({
-      mysql: knex.mysql,
-      pg: knex.postgres,
-      syncer: new KeySyncer({ mysql: knex.mysql, pg: knex.postgres, translators, logger, events, metrics }),
+      mysql: wk.mysql,
+      pg: wk.postgres,
+      syncer: new KeySyncer({ mysql: wk.mysql, pg: wk.postgres, translators, logger, events, metrics }),
       authoritative: () => stageController.plan().authoritative,
       sync: config.sync,
       logger,
@@ -144,7 +153,8 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
     try {
       await worker?.close();
     } finally {
-      await Promise.all([knex.mysql.destroy(), knex.postgres.destroy()]);
+      const pools = [knex.mysql, knex.postgres, workerKnex?.mysql, workerKnex?.postgres];
+      await Promise.all(pools.map((p) => p?.destroy()));
     }
   };
 
