@@ -16,7 +16,7 @@ export { createPostgresKnex, postgresKnexConfig } from './dialect/postgres/conne
 export { DEFAULT_MYSQL_URL, DEFAULT_PG_URL } from './dialect/urls.js';
 export type { DatabaseSchema, TableSchema, ColumnSchema } from './schema/model.js';
 export type { Row, KeyTuple, RowTranslator, TranslatorSet } from './translate/types.js';
-export type { Syncer, SyncResult } from './sync/types.js';
+export type { Syncer, SyncResult, SyncOptions } from './sync/types.js';
 export { initMetaTables } from './meta/init.js';
 export { META_TABLES, LOCK_BUCKETS, isMetaTable } from './meta/tables.js';
 export { KeySyncer, type KeySyncerOptions } from './sync/syncer.js';

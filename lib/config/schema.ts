@@ -59,6 +59,8 @@ export const configSchema = z
         timeoutMs: z.number().int().positive().default(5000),
         /** Breaker: percentage of failures that opens it. @default 50 */
         breakerErrorThresholdPercentage: z.number().min(1).max(100).default(50),
+        /** Breaker: consecutive unreachable-target failures that open it whatever the percentage (a hung target fails slowly). @default 3 */
+        breakerConsecutiveFailures: z.number().int().positive().default(3),
         /** Breaker: time before a half-open probe, ms. @default 2000 */
         breakerResetTimeoutMs: z.number().int().positive().default(2000),
         /** Backlog size that raises a `backlogHigh` event. @default 10000 */

@@ -9,7 +9,7 @@ import { bucketsFor, keyText, lockBuckets } from './buckets.js';
 import { copyUpsert } from './copy.js';
 import { QuarantineStore, type QuarantineEntry } from './quarantine.js';
 import { chunks } from './sql.js';
-import type { Syncer, SyncResult } from './types.js';
+import type { SyncOptions, Syncer, SyncResult } from './types.js';
 import { deleteKeys, upsertRows } from './upsert.js';
 
 export interface KeySyncerOptions {
@@ -66,7 +66,12 @@ export class KeySyncer implements Syncer {
     this.quarantine = new QuarantineStore(options.pg);
   }
 
-  async sync(table: string, keys: readonly KeyTuple[], from: Side): Promise<SyncResult> {
+  async sync(
+    table: string,
+    keys: readonly KeyTuple[],
+    from: Side,
+    options: SyncOptions = {},
+  ): Promise<SyncResult> {
     const started = performance.now();
     const tr = this.#translators.table(table);
     const to = otherSide(from);
@@ -80,7 +85,7 @@ export class KeySyncer implements Syncer {
         await this.#beginTarget(trx, to);
         try {
           await lockBuckets(trx, bucketsFor(table, unique));
-          const sourceRows = await this.#readSource(tr, unique, from);
+          const sourceRows = await this.#readSource(tr, unique, options.source ?? this.#db[from], from);
           const upserts: Row[] = [];
           const synced: KeyTuple[] = [];
           const absent: unknown[][] = [];
@@ -153,8 +158,12 @@ export class KeySyncer implements Syncer {
   }
 
   /** Current rows of `keys` on the source, by key text. */
-  async #readSource(tr: RowTranslator, keys: readonly KeyTuple[], from: Side): Promise<Map<string, Row>> {
-    const db = this.#db[from];
+  async #readSource(
+    tr: RowTranslator,
+    keys: readonly KeyTuple[],
+    db: Knex,
+    from: Side,
+  ): Promise<Map<string, Row>> {
     const pk = tr.primaryKey;
     const rows = new Map<string, Row>();
     for (const part of chunks(keys, this.#opts.chunkSize)) {

@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import type { Side } from '../stage/stage.js';
 import type { KeyTuple } from '../translate/types.js';
 
@@ -17,5 +18,14 @@ export interface SyncResult {
  * first, then reads the source, then writes the target, then commits (releasing the locks).
  */
 export interface Syncer {
-  sync(table: string, keys: readonly KeyTuple[], from: Side): Promise<SyncResult>;
+  sync(table: string, keys: readonly KeyTuple[], from: Side, options?: SyncOptions): Promise<SyncResult>;
+}
+
+export interface SyncOptions {
+  /**
+   * Where to read the source rows: e.g. the worker's READ COMMITTED claim transaction, so a sync needs no
+   * second source connection. Must see the latest committed rows at each statement (never a snapshot
+   * older than the bucket locks). @default the syncer's pool of the `from` side
+   */
+  source?: Knex;
 }

@@ -11,7 +11,7 @@ import type { KeyTuple } from '../translate/types.js';
 import { keyText } from './buckets.js';
 import { claimOutbox, deleteOutboxRows, outboxBacklog, retryOutboxRows, type OutboxRow } from './outbox.js';
 import { QuarantineStore } from './quarantine.js';
-import type { Syncer, SyncResult } from './types.js';
+import type { SyncOptions, Syncer, SyncResult } from './types.js';
 import { isUnavailable } from './unavailable.js';
 
 export type SyncConfig = DualWriteConfig['sync'];
@@ -42,7 +42,7 @@ export interface LagStats {
   max: number;
 }
 
-type Breaker = CircuitBreaker<[string, KeyTuple[], Side], SyncResult>;
+type Breaker = CircuitBreaker<[string, KeyTuple[], Side, SyncOptions], SyncResult>;
 
 const LAG_WINDOW = 4096;
 const BACKLOG_REFRESH_MS = 1000;
@@ -75,6 +75,8 @@ export class SyncWorker {
   #pollTimer: NodeJS.Timeout | undefined;
   #lastBacklogAt = 0;
   #backlogHigh = false;
+  /** Unreachable-target failures in a row, per target side; reset by any success. */
+  #unreachableRun: Record<Side, number> = { mysql: 0, postgres: 0 };
   #lagRing: number[] = [];
   #lagNext = 0;
   #lastLagMs = 0;
@@ -308,11 +310,12 @@ export class SyncWorker {
     const breaker = this.#breakers[otherSide(from)];
     const keys = [...byKey.values()].map((list) => (list[0] as OutboxRow).key);
     try {
-      await breaker.fire(table, keys, from);
+      await breaker.fire(table, keys, from, { source: trx });
+      this.#unreachableRun[otherSide(from)] = 0;
       done.push(...rows);
       return 'ok';
     } catch (error) {
-      if (isUnavailable(error)) return 'unavailable';
+      if (isUnavailable(error)) return this.#unreachable(otherSide(from), error);
       if (keys.length === 1) {
         await this.#failKey(trx, table, rows, from, error, done);
         return 'ok';
@@ -320,14 +323,29 @@ export class SyncWorker {
     }
     for (const list of byKey.values()) {
       try {
-        await breaker.fire(table, [(list[0] as OutboxRow).key], from);
+        await breaker.fire(table, [(list[0] as OutboxRow).key], from, { source: trx });
         done.push(...list);
       } catch (error) {
-        if (isUnavailable(error)) return 'unavailable';
+        if (isUnavailable(error)) return this.#unreachable(otherSide(from), error);
         await this.#failKey(trx, table, list, from, error, done);
       }
     }
     return 'ok';
+  }
+
+  /**
+   * A target that hangs fails slowly (one timeout per call), so after a run of successes the failure
+   * percentage would take long to reach the threshold: a run of unreachable failures opens it directly.
+   */
+  #unreachable(to: Side, error: unknown): 'unavailable' {
+    const breaker = this.#breakers[to];
+    if ((error as { code?: unknown }).code === 'EOPENBREAKER') return 'unavailable';
+    this.#unreachableRun[to]++;
+    if (this.#unreachableRun[to] >= this.#cfg.breakerConsecutiveFailures && !breaker.opened) {
+      this.#unreachableRun[to] = 0;
+      breaker.open();
+    }
+    return 'unavailable';
   }
 
   /** Counts a failed attempt of one key: retry later with backoff, or quarantine after maxAttempts. */
