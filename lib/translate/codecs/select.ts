@@ -1,7 +1,9 @@
 import { SPATIAL_TYPES } from '../../schema/types.js';
 import { geometryCodec } from './geometry.js';
 import { decimalCodec, floatCodec, intCodec } from './numeric.js';
-import { binaryCodec, bitsCodec, boolCodec, enumCodec, jsonCodec, setCodec } from './structured.js';
+import { binaryCodec, bitsCodec, boolCodec } from './binary.js';
+import { enumCodec, setCodec } from './enum.js';
+import { jsonCodec } from './json.js';
 import { dateTimeCodec, timeCodec } from './temporal.js';
 import { passthroughCodec, textCodec, uuidCodec } from './text.js';
 import type { CodecContext, ColumnCodec } from './types.js';

@@ -1,0 +1,59 @@
+import { ValueProblem } from '../../errors.js';
+import { canonicalJson, JsonTextError, parseJsonLossless } from '../json.js';
+import { reject } from '../problem.js';
+import type { CodecContext, ColumnCodec } from './types.js';
+
+function jsonText(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (Buffer.isBuffer(v)) return v.toString('utf8');
+  // Objects from a driver that parsed JSON itself (dualwrite's connections never do).
+  return JSON.stringify(v) ?? 'null';
+}
+
+/** Validates JSON text for jsonb: syntax, `\u0000`, lone surrogates. */
+export function checkJsonForPg(text: string): string {
+  try {
+    parseJsonLossless(text);
+  } catch (error) {
+    if (error instanceof JsonTextError && error.kind === 'nul') {
+      reject(ValueProblem.JsonNulEscape, 'jsonb cannot hold \\u0000');
+    }
+    reject(ValueProblem.InvalidJson, `invalid JSON: ${(error as Error).message}`);
+  }
+  return text;
+}
+
+/** Canonical text of JSON (sorted keys, exact numbers, last duplicate wins); the raw text when it is not JSON. */
+export function normalizeJson(v: unknown): string {
+  const text = jsonText(v);
+  try {
+    return canonicalJson(parseJsonLossless(text));
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * JSON (MySQL 8) / LONGTEXT+json_valid (MariaDB) ↔ jsonb. The text is passed as is; comparisons use the
+ * lossless canonical form. App writes: a string is JSON text, anything else is serialised.
+ */
+export function jsonCodec(_ctx: CodecContext): ColumnCodec {
+  return {
+    kind: 'json',
+    toPg: (v) => checkJsonForPg(jsonText(v)),
+    toMysql: (v) => jsonText(v),
+    normalize: normalizeJson,
+    toApp: (v) => {
+      const text = jsonText(v);
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        return text;
+      }
+    },
+    prepare: (v, side) => {
+      const text = typeof v === 'string' || Buffer.isBuffer(v) ? jsonText(v) : (JSON.stringify(v) ?? 'null');
+      return side === 'postgres' ? checkJsonForPg(text) : text;
+    },
+  };
+}
