@@ -1,6 +1,7 @@
 // Dispatches `npm run bench -- <name>` to bench/<name>.ts (one line per bench).
 const benches: Record<string, () => Promise<unknown>> = {
   sync: () => import('./sync.js'),
+  translate: () => import('./translate.js'),
 };
 
 const name = process.argv[2];
