@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { META_TABLES } from '../../lib/meta/tables.js';
 import { DualWriteEvents } from '../../lib/observe/events.js';
 import { createMetrics } from '../../lib/observe/metrics.js';
+import { lockBucket } from '../../lib/sync/buckets.js';
 import { KeySyncer } from '../../lib/sync/syncer.js';
 import { useFreshDatabases } from '../support/databases.js';
 import { createSyncTables, rowsOf, translatorsFor } from './support/fixtures.js';
@@ -126,6 +127,29 @@ describe('KeySyncer.sync', () => {
     expect(await dbs.pg('tokens').where({ id: 3 }).first()).toMatchObject({ body: 'clean' });
     const all = await dbs.pg(META_TABLES.quarantine).whereNotNull('resolved_at');
     expect(all).toHaveLength(1);
+  });
+
+  it("reads the source only after it holds the key's bucket lock on the target", async () => {
+    await dbs.mysql('items').insert({ id: 600, name: 'v1', qty: 1 });
+    const bucket = lockBucket('items', [600]);
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let locked!: () => void;
+    const holding = new Promise<void>((r) => (locked = r));
+    const holder = dbs.pg.transaction(async (trx) => {
+      await trx.raw(`SELECT bucket FROM ${META_TABLES.lock} WHERE bucket = ? FOR UPDATE`, [bucket]);
+      locked();
+      await released;
+    });
+    await holding;
+    const pending = syncer.sync('items', [[600]], 'mysql');
+    await new Promise((r) => setTimeout(r, 150));
+    // Written while the sync waits for the lock: a sync that read before locking would write v1.
+    await dbs.mysql('items').where({ id: 600 }).update({ name: 'v2', qty: 2 });
+    release();
+    await holder;
+    await pending;
+    expect(await dbs.pg('items').where({ id: 600 }).first()).toMatchObject({ name: 'v2', qty: 2 });
   });
 
   it('never leaves an older image last when syncs of one key race with writes', async () => {
