@@ -56,8 +56,27 @@ function convertCheck(expression: string): string {
   return expression.replace(/`((?:[^`]|``)+)`/g, (_m, id: string) => quoteIdent(id.replace(/``/g, '`')));
 }
 
-function indexColumnList(cols: readonly string[], lowerOf: ReadonlySet<string>): string {
-  return cols.map((c) => (lowerOf.has(c) ? `(lower(${quoteIdent(c)}))` : quoteIdent(c))).join(', ');
+/**
+ * Index elements: `lower(col)` for case-insensitive unique keys; MySQL prefix parts (`notes(100)`) as
+ * `left(col, n)` (`substring` for bytea), which also keeps long values under btree's entry size limit.
+ */
+function indexColumnList(
+  cols: readonly string[],
+  lowerOf: ReadonlySet<string>,
+  prefixes: readonly (number | null)[] = [],
+  typeOf: (c: string) => string | undefined = () => undefined,
+): string {
+  return cols
+    .map((c, i) => {
+      const prefix = prefixes[i];
+      let expr = quoteIdent(c);
+      if (prefix) {
+        expr = typeOf(c) === 'bytea' ? `substring(${expr} from 1 for ${prefix})` : `left(${expr}, ${prefix})`;
+      }
+      if (lowerOf.has(c)) expr = `lower(${expr})`;
+      return expr === quoteIdent(c) ? expr : `(${expr})`;
+    })
+    .join(', ');
 }
 
 /**
@@ -243,12 +262,13 @@ function convertIndexes(
           )
         : [],
     );
+    const typeOf = (c: string): string | undefined => pgTypes.get(`${table.name}.${c}`);
     out.push(
-      `CREATE ${ix.unique ? 'UNIQUE ' : ''}INDEX ${quoteIdent(name)} ON ${q} (${indexColumnList(ix.columns, ci)})`,
+      `CREATE ${ix.unique ? 'UNIQUE ' : ''}INDEX ${quoteIdent(name)} ON ${q} (${indexColumnList(ix.columns, ci, ix.prefixLengths, typeOf)})`,
     );
     if (ci.size > 0) {
       out.push(
-        `CREATE INDEX ${quoteIdent(names.allocate(`${name}_lookup`))} ON ${q} (${indexColumnList(ix.columns, new Set())})`,
+        `CREATE INDEX ${quoteIdent(names.allocate(`${name}_lookup`))} ON ${q} (${indexColumnList(ix.columns, new Set(), ix.prefixLengths, typeOf)})`,
       );
       warnings.push(
         `unique key ${ix.name} is case-insensitive in MySQL: enforced on lower(${[...ci].join(', ')})`,

@@ -61,6 +61,10 @@ export function convertDefault(col: ColumnSchema, pgType: string): DefaultConver
   if (pgType === 'bytea' && literal !== null) {
     return { expression: `'\\x${Buffer.from(literal, 'utf8').toString('hex')}'::bytea` };
   }
+  if (literal !== null && pgType.startsWith('timestamptz')) {
+    // A TIMESTAMP literal is UTC (dualwrite's MySQL sessions run in UTC), whatever the inserting session's zone.
+    return { expression: `${quoteLiteral(`${literal}+00`)}::timestamptz` };
+  }
   if (literal !== null) {
     return { expression: pgType === 'jsonb' ? `${quoteLiteral(literal)}::jsonb` : quoteLiteral(literal) };
   }

@@ -42,6 +42,8 @@ export interface IndexSchema {
   unique: boolean;
   /** e.g. BTREE, FULLTEXT, SPATIAL (MySQL) or btree, gin (PostgreSQL). */
   method: string;
+  /** MySQL prefix lengths per column (`KEY (notes(100))`), null where the whole column is indexed. */
+  prefixLengths?: (number | null)[];
 }
 
 export interface ForeignKeySchema {

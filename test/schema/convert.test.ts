@@ -36,7 +36,11 @@ beforeAll(async () => {
     KEY a_unique_key_name_that_is_also_rather_long_y (code, n),
     CONSTRAINT fk_long_user FOREIGN KEY (user_id) REFERENCES \`user\` (id) ON DELETE SET NULL ON UPDATE CASCADE
   )`);
-  await dbs.mysql.raw('CREATE TABLE tokens (id CHAR(36) COLLATE utf8mb4_bin PRIMARY KEY, hits TIME NULL)');
+  await dbs.mysql.raw(
+    `CREATE TABLE tokens (id CHAR(36) COLLATE utf8mb4_bin PRIMARY KEY, hits TIME NULL, notes TEXT NULL,
+      bin BLOB NULL, stamp TIMESTAMP NOT NULL DEFAULT '2001-02-03 04:05:06',
+      KEY ix_notes (notes(10)), UNIQUE KEY uq_bin (bin(4)))`,
+  );
   await dbs.mysql('tokens').insert({ id: 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11', hits: '10:30:00' });
   await dbs.mysql.raw('CREATE VIEW active_users AS SELECT id FROM `user` WHERE is_active');
   await dbs.mysql('user').insert([
@@ -159,9 +163,24 @@ describe('convertSchema', () => {
     const [row] = (await dbs.mysql('tokens').select('*')) as Row[];
     await dbs.pg('tokens').insert(tr.translate(row as Row, 'mysql'));
     const [pgRow] = (await dbs.pg('tokens').select('*')) as Row[];
-    expect(pgRow).toEqual({ id: 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11', hits: '10:30:00' });
+    expect(pgRow).toMatchObject({ id: 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11', hits: '10:30:00' });
     expect(tr.toApp(pgRow as Row, 'postgres')).toEqual(tr.toApp(row as Row, 'mysql'));
     expect(() => tr.translate({ id: 'x', hits: '25:00:00' }, 'mysql')).toThrow(/not a time of day/);
+  });
+
+  it('converts prefix indexes to left()/substring() and TIMESTAMP literal defaults as UTC', async () => {
+    expect(result.ddl).toContain('"tokens_ix_notes" ON "tokens" ((left("notes", 10)))');
+    expect(result.ddl).toContain('"tokens_uq_bin" ON "tokens" ((substring("bin" from 1 for 4)))');
+    await dbs.pg.transaction(async (trx) => {
+      await trx.raw("SET LOCAL TimeZone = 'America/New_York'");
+      // a value far beyond btree's entry size limit is still indexable through its prefix
+      await trx('tokens').insert({ id: 'long', notes: 'x'.repeat(20_000), bin: Buffer.from('abcd1') });
+    });
+    const row = (await dbs.pg('tokens').where({ id: 'long' }).first()) as Row;
+    expect(row['stamp']).toBe('2001-02-03 04:05:06+00');
+    await expect(dbs.pg('tokens').insert({ id: 'other', bin: Buffer.from('abcd2') })).rejects.toThrow(
+      /duplicate key/,
+    );
   });
 
   it('lists views and routines as not converted', () => {

@@ -130,7 +130,7 @@ export async function introspectMysql(knex: Knex, database?: string): Promise<Da
   const indexRows = await rows(
     knex,
     `SELECT TABLE_NAME AS tbl, INDEX_NAME AS name, NON_UNIQUE AS nonUnique, SEQ_IN_INDEX AS seq,
-            COLUMN_NAME AS col, INDEX_TYPE AS method
+            COLUMN_NAME AS col, INDEX_TYPE AS method, SUB_PART AS prefix
        FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX`,
     [schema],
   );
@@ -222,23 +222,30 @@ export async function introspectMysql(knex: Knex, database?: string): Promise<Da
         } satisfies ColumnSchema;
       });
 
-    const byIndex = new Map<string, { unique: boolean; method: string; columns: string[] }>();
+    const byIndex = new Map<
+      string,
+      { unique: boolean; method: string; columns: string[]; prefixLengths: (number | null)[] }
+    >();
     for (const ix of indexRows.filter((r) => str(r['tbl']) === name)) {
       const ixName = str(ix['name']);
       const entry = byIndex.get(ixName) ?? {
         unique: Number(ix['nonUnique']) === 0,
         method: str(ix['method']),
         columns: [],
+        prefixLengths: [],
       };
       entry.columns.push(str(ix['col']));
+      entry.prefixLengths.push(num(ix['prefix']));
       byIndex.set(ixName, entry);
     }
     const primaryKey = byIndex.get('PRIMARY')?.columns ?? [];
     const uniqueKeys: IndexSchema[] = [];
     const indexes: IndexSchema[] = [];
-    for (const [ixName, ix] of byIndex) {
+    for (const [ixName, { prefixLengths, ...ix }] of byIndex) {
       if (ixName === 'PRIMARY') continue;
-      (ix.unique ? uniqueKeys : indexes).push({ name: ixName, ...ix });
+      const entry: IndexSchema = { name: ixName, ...ix };
+      if (prefixLengths.some((p) => p !== null)) entry.prefixLengths = prefixLengths;
+      (ix.unique ? uniqueKeys : indexes).push(entry);
     }
 
     const fks = new Map<string, ForeignKeySchema>();
