@@ -169,11 +169,17 @@ export class SyncWorker {
     }
   }
 
-  /** Drains (at most `closeTimeoutMs`), then stops: no timers, no tasks, breakers shut down. */
+  /**
+   * Drains (at most `closeTimeoutMs`; not at all while the target's breaker is open), then stops: no timers,
+   * no tasks, breakers shut down. Rows left in the outbox stay there for the next worker.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
+    // With the target known down there is nothing to wait for: the rows stay for the next worker.
+    const targetDown = this.#breakers[otherSide(this.#authoritative())].opened;
     try {
-      if (this.#cfg.closeTimeoutMs > 0) await this.drain({ timeoutMs: this.#cfg.closeTimeoutMs });
+      if (this.#cfg.closeTimeoutMs > 0 && !targetDown)
+        await this.drain({ timeoutMs: this.#cfg.closeTimeoutMs });
     } catch (error) {
       this.#log.warn({ err: error }, 'closing with rows left in the outbox (they stay for the next worker)');
     }

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postgresKnexConfig } from '../../lib/dialect/postgres/connection.js';
 import { DualWriteEvents } from '../../lib/observe/events.js';
 import { createMetrics } from '../../lib/observe/metrics.js';
+import { outboxBacklog } from '../../lib/sync/outbox.js';
 import { KeySyncer } from '../../lib/sync/syncer.js';
 import { SyncWorker } from '../../lib/sync/worker.js';
 import { useFreshDatabases } from '../support/databases.js';
@@ -92,5 +93,38 @@ describe('PostgreSQL outage behind the breaker', () => {
 
   it('target hangs (blackhole): sync timeouts open the breaker; recovery drains to equal', async () => {
     await outageScenario('blackhole', 12);
+  });
+});
+
+describe('closing during an outage', () => {
+  it('close() returns at once while the breaker is open; the rows wait for the next worker', async () => {
+    proxy.setMode('reset');
+    const make = () =>
+      new SyncWorker({
+        mysql: dbs.mysql,
+        pg: pgViaProxy,
+        syncer: new KeySyncer({ mysql: dbs.mysql, pg: pgViaProxy, translators }),
+        authoritative: () => 'mysql',
+        sync: { pollIntervalMs: 20, timeoutMs: 800, breakerResetTimeoutMs: 5000, closeTimeoutMs: 10_000 },
+      });
+    const worker = make();
+    const rand = prng(13);
+    for (let i = 0; i < 20; i++) {
+      await randomItemWrite(dbs.mysql, rand, 80);
+      worker.notify();
+    }
+    await expect.poll(() => worker.breakerState('postgres'), { timeout: 5000 }).toBe('open');
+    const t0 = performance.now();
+    await worker.close();
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(await outboxBacklog(dbs.mysql)).toBeGreaterThan(0);
+    proxy.setMode('up');
+    const next = make();
+    try {
+      await next.drain({ timeoutMs: 20_000 });
+    } finally {
+      await next.close();
+    }
+    expect(await rowsOf(dbs.pg, 'items')).toEqual(await rowsOf(dbs.mysql, 'items'));
   });
 });
