@@ -104,3 +104,4 @@ export {
 } from './schema/convert.js';
 export { applySchema, resetSequences, convertDatabase } from './schema/apply.js';
 export { detectUuidColumns, type UuidColumns } from './schema/uuid.js';
+export { parseJsonLossless, canonicalJson, canonicalNumber, type JsonNode } from './translate/json.js';

@@ -17,17 +17,27 @@ export interface RowTranslator {
   readonly primaryKey: readonly string[];
   /** Columns present on both sides (the ones synced and compared). */
   readonly columns: readonly string[];
-  /** Row read from (or written for) `from`, turned into values to write on the other side. */
+  /**
+   * Row read from (or written for) `from`, turned into values to write on the other side. Only shared
+   * columns are kept; NULL stays NULL; generated columns of the target are left out.
+   */
   translate(row: Row, from: Side): Row;
-  /** A comparable, canonical image of a row read from `side`: equal rows normalise to deep-equal objects. */
+  /**
+   * A comparable, canonical image of a row read from `side`: equal rows normalise to deep-equal objects
+   * (see docs/type-mapping.md, "Comparison"). Never throws; `ignoreInCompare` columns are left out.
+   */
   normalize(row: Row, side: Side): Row;
   /** Canonical key of a row or key values read from either side (e.g. uuid lower-case, integers as numbers). */
   canonicalKey(values: readonly unknown[], side: Side): KeyTuple;
   /** Key tuple → values bound in a WHERE on `side`. */
   keyForSide(key: KeyTuple, side: Side): unknown[];
-  /** Values an app wrote (e.g. `is_active: 1`, a Date, an object for JSON) made fit to write on `side`. */
+  /**
+   * Values an app wrote (e.g. `is_active: 1`, a Date, an object for JSON) made fit to write on `side`.
+   * Partial rows are fine; unknown columns and knex expressions pass through. Throws only towards
+   * PostgreSQL; towards MySQL values it cannot read are left for MySQL to accept or refuse.
+   */
   prepareWrite(values: Row, side: Side): Row;
-  /** A row read from `side` in the shape the app expects, the same whichever side served it. */
+  /** A row read from `side` in the shape the app expects, the same whichever side served it (docs/type-mapping.md). */
   toApp(row: Row, side: Side): Row;
 }
 
