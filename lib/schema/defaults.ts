@@ -22,8 +22,13 @@ const ZERO_DATE = /^0000-00-00|^\d{4}-00-|^\d{4}-\d{2}-00/;
  * boolean); b'0' becomes a bit string or boolean; zero-date defaults are dropped with a warning.
  */
 export function convertDefault(col: ColumnSchema, pgType: string): DefaultConversion {
-  const raw = col.defaultValue;
+  // MySQL 8 writes expression defaults in parentheses: `(uuid())`, `(curdate())`.
+  const raw = col.defaultValue?.replace(/^\((.*)\)$/s, '$1') ?? null;
   if (raw === null || col.autoIncrement) return { expression: null };
+  if (/^(curdate|current_date)(\(\))?$/i.test(raw)) {
+    return { expression: pgType === 'date' ? "((CURRENT_TIMESTAMP AT TIME ZONE 'UTC')::date)" : 'CURRENT_DATE' };
+  }
+  if (/^uuid\(\)$/i.test(raw) && pgType !== 'uuid') return { expression: 'gen_random_uuid()::text' };
   const literal = unquote(raw);
   const now = /^current_timestamp(?:\((\d?)\))?$|^now\((\d?)\)$|^localtimestamp/i.exec(raw);
   if (now) {

@@ -39,6 +39,7 @@ beforeAll(async () => {
   await dbs.mysql.raw(
     `CREATE TABLE tokens (id CHAR(36) COLLATE utf8mb4_bin PRIMARY KEY, hits TIME NULL, notes TEXT NULL,
       bin BLOB NULL, stamp TIMESTAMP NOT NULL DEFAULT '2001-02-03 04:05:06',
+      made DATE NULL DEFAULT curdate(), ref VARCHAR(40) NULL DEFAULT uuid(),
       KEY ix_notes (notes(10)), UNIQUE KEY uq_bin (bin(4)))`,
   );
   await dbs.mysql('tokens').insert({ id: 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11', hits: '10:30:00' });
@@ -168,7 +169,7 @@ describe('convertSchema', () => {
     expect(() => tr.translate({ id: 'x', hits: '25:00:00' }, 'mysql')).toThrow(/not a time of day/);
   });
 
-  it('converts prefix indexes to left()/substring() and TIMESTAMP literal defaults as UTC', async () => {
+  it('converts prefix indexes to left()/substring(), TIMESTAMP literal defaults as UTC, curdate() and uuid()', async () => {
     expect(result.ddl).toContain('"tokens_ix_notes" ON "tokens" ((left("notes", 10)))');
     expect(result.ddl).toContain('"tokens_uq_bin" ON "tokens" ((substring("bin" from 1 for 4)))');
     await dbs.pg.transaction(async (trx) => {
@@ -178,6 +179,8 @@ describe('convertSchema', () => {
     });
     const row = (await dbs.pg('tokens').where({ id: 'long' }).first()) as Row;
     expect(row['stamp']).toBe('2001-02-03 04:05:06+00');
+    expect(row['made']).toBe(new Date().toISOString().slice(0, 10));
+    expect(String(row['ref'])).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-/);
     await expect(dbs.pg('tokens').insert({ id: 'other', bin: Buffer.from('abcd2') })).rejects.toThrow(
       /duplicate key/,
     );
