@@ -2,6 +2,7 @@
 const benches: Record<string, () => Promise<unknown>> = {
   sync: () => import('./sync.js'),
   translate: () => import('./translate.js'),
+  backfill: () => import('./backfill.js'),
 };
 
 const name = process.argv[2];

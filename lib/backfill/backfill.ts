@@ -22,6 +22,7 @@ export const BACKFILL_DEFAULTS = {
   from: 'mysql' as Side,
   batchSize: 2000,
   concurrency: 2,
+  pipeline: 1,
   maxRowsPerSecond: 0,
   slowBatchMs: 5000,
 } as const;
@@ -48,6 +49,7 @@ export async function backfill(options: BackfillOptions): Promise<BackfillResult
   const to = otherSide(from);
   const batchSize = positiveInt('batchSize', options.batchSize, BACKFILL_DEFAULTS.batchSize);
   const concurrency = positiveInt('concurrency', options.concurrency, BACKFILL_DEFAULTS.concurrency);
+  const pipeline = positiveInt('pipeline', options.pipeline, BACKFILL_DEFAULTS.pipeline);
   const maxRowsPerSecond = positiveInt('maxRowsPerSecond', options.maxRowsPerSecond, 0, 0);
   const slowBatchMs = positiveInt('slowBatchMs', options.slowBatchMs, BACKFILL_DEFAULTS.slowBatchMs);
   const logger = (options.logger ?? createSilentLogger()).child({ component: 'backfill' });
@@ -62,7 +64,7 @@ export async function backfill(options: BackfillOptions): Promise<BackfillResult
   const source = from === 'mysql' ? options.mysql : options.postgres;
   const target = from === 'mysql' ? options.postgres : options.mysql;
   const store = new CheckpointStore(options.postgres);
-  const owned = options.syncer ? null : await ownSyncer(options, target, to, concurrency, logger);
+  const owned = options.syncer ? null : await ownSyncer(options, target, to, concurrency * pipeline, logger);
   const syncer = options.syncer ?? owned!.syncer;
   try {
     return await run();
@@ -134,6 +136,7 @@ export async function backfill(options: BackfillOptions): Promise<BackfillResult
         store,
         bucket,
         batchSize,
+        pipeline,
         slowBatchMs,
         logger: logger.child({ table }),
         emit,

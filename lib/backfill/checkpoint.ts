@@ -31,6 +31,18 @@ export interface BackfillCheckpoint {
   deleted: number;
   /** Keys put in quarantine by the syncer. */
   quarantined: number;
+  /**
+   * Batches already synced beyond `lastKey` (when several batches are in flight, they complete out of
+   * order), in walk order: keys after `from` up to `to`. A resumed run skips them.
+   */
+  ahead?: KeyRange[];
+}
+
+/** Keys after `from` (exclusive; null = the start) up to `to` (inclusive), `rows` of them. */
+export interface KeyRange {
+  from: RawKey | null;
+  to: RawKey;
+  rows: number;
 }
 
 export function checkpointName(table: string): string {
@@ -41,6 +53,11 @@ export function checkpointName(table: string): string {
 function encodeKey(key: RawKey | null): unknown {
   if (!key) return null;
   return key.map((v) => (Buffer.isBuffer(v) ? { $hex: v.toString('hex') } : v));
+}
+
+/** Whether two raw keys (or two starts, null) are the same values. */
+export function sameKey(a: RawKey | null, b: RawKey | null): boolean {
+  return JSON.stringify(encodeKey(a)) === JSON.stringify(encodeKey(b));
 }
 
 function decodeKey(value: unknown): RawKey | null {
@@ -76,7 +93,15 @@ export class CheckpointStore {
   }
 
   async write(table: string, checkpoint: BackfillCheckpoint): Promise<void> {
-    const value = JSON.stringify({ ...checkpoint, lastKey: encodeKey(checkpoint.lastKey) });
+    const value = JSON.stringify({
+      ...checkpoint,
+      lastKey: encodeKey(checkpoint.lastKey),
+      ahead: (checkpoint.ahead ?? []).map((r) => ({
+        from: encodeKey(r.from),
+        to: encodeKey(r.to),
+        rows: r.rows,
+      })),
+    });
     await this.#pg.raw(
       `INSERT INTO ?? (name, value, updated_at) VALUES (?, ?, now())
        ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at`,

@@ -23,17 +23,25 @@ export class KeyPager {
     this.#columns = columns;
   }
 
-  /** The next `limit` keys strictly after `after` (from the start when null), in key order. */
-  async page(after: RawKey | null, limit: number): Promise<RawKey[]> {
+  /**
+   * The next `limit` keys strictly after `after` (from the start when null) and, when `upTo` is given,
+   * not after `upTo` — in key order, compared by the database (its collation decides).
+   */
+  async page(after: RawKey | null, limit: number, upTo?: RawKey | null): Promise<RawKey[]> {
     const cols = this.#columns.map(() => '??').join(', ');
     const bindings: unknown[] = [...this.#columns, this.#table];
-    let where = '';
+    const conditions: string[] = [];
+    const predicate = keysetPredicate(this.#side, this.#columns.length);
     if (after) {
-      const predicate = keysetPredicate(this.#side, this.#columns.length);
-      where = ` WHERE ${predicate.sql}`;
+      conditions.push(predicate.sql);
       bindings.push(...predicate.bindings(this.#columns, after));
     }
+    if (upTo) {
+      conditions.push(`NOT ${predicate.sql}`);
+      bindings.push(...predicate.bindings(this.#columns, upTo));
+    }
     bindings.push(...this.#columns);
+    const where = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
     const sql = `SELECT ${cols} FROM ??${where} ORDER BY ${cols} LIMIT ${Math.max(1, Math.floor(limit))}`;
     const rows = rowsOf(await this.#knex.raw(sql, bindings as Knex.RawBinding[]));
     return rows.map((row) => this.#columns.map((c) => row[c]));
@@ -73,11 +81,11 @@ function keysetPredicate(
   side: Side,
   n: number,
 ): { sql: string; bindings: (cols: readonly string[], after: RawKey) => unknown[] } {
-  if (n === 1) return { sql: '?? > ?', bindings: (cols, after) => [cols[0], after[0]] };
+  if (n === 1) return { sql: '(?? > ?)', bindings: (cols, after) => [cols[0], after[0]] };
   if (side === 'postgres') {
     const list = Array.from({ length: n }, () => '??').join(', ');
     const vals = Array.from({ length: n }, () => '?').join(', ');
-    return { sql: `(${list}) > (${vals})`, bindings: (cols, after) => [...cols, ...after] };
+    return { sql: `((${list}) > (${vals}))`, bindings: (cols, after) => [...cols, ...after] };
   }
   const terms: string[] = [];
   for (let i = 0; i < n; i++) {

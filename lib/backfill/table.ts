@@ -4,7 +4,13 @@ import type { Logger } from 'pino';
 import type { Side } from '../stage/stage.js';
 import type { Syncer } from '../sync/types.js';
 import type { KeyTuple, RowTranslator } from '../translate/types.js';
-import { BackfillPhase, type BackfillCheckpoint, type CheckpointStore } from './checkpoint.js';
+import {
+  BackfillPhase,
+  type BackfillCheckpoint,
+  type CheckpointStore,
+  type KeyRange,
+  sameKey,
+} from './checkpoint.js';
 import { KeyPager, type RawKey } from './keys.js';
 import { Backoff, type TokenBucket } from './throttle.js';
 import type { BackfillEvent } from './types.js';
@@ -20,6 +26,8 @@ export interface TableRun {
   store: CheckpointStore;
   bucket: TokenBucket;
   batchSize: number;
+  /** Batches of this table in flight at once. */
+  pipeline: number;
   slowBatchMs: number;
   logger: Logger;
   emit: (event: BackfillEvent) => void;
@@ -52,10 +60,16 @@ export async function startCheckpoint(run: TableRun): Promise<BackfillCheckpoint
   };
 }
 
+/** A batch of the walk: keys after `from` up to `to`; done once synced. */
+interface Segment extends KeyRange {
+  done: boolean;
+}
+
 /**
- * Phase 1: walks the source's keys in key order and syncs each batch, checkpointing after every batch
- * (so a killed run repeats at most the batch in flight). The next page of keys is read while the
- * current batch syncs.
+ * Phase 1: walks the source's keys in key order and syncs them batch by batch, up to `pipeline` batches
+ * in flight. After every batch the checkpoint records the walk's contiguous progress (`lastKey`) and the
+ * batches done beyond it (`ahead`), so a killed run repeats only batches whose sync committed but whose
+ * checkpoint write did not happen: at most one with `pipeline` 1, at most `pipeline` otherwise.
  */
 export async function copyPhase(
   run: TableRun,
@@ -66,49 +80,116 @@ export async function copyPhase(
   const pager = new KeyPager(run.source, run.from, run.table, run.translator.primaryKey);
   const backoff = new Backoff({ batchSize: run.batchSize, slowBatchMs: run.slowBatchMs });
   const started = performance.now();
-  let next = settle(pager.page(cp.lastKey, backoff.batchSize));
-  for (;;) {
-    run.signal?.throwIfAborted();
+  /** Batches from the watermark on, in walk order: in flight, or done but not yet contiguous with it. */
+  const segments: Segment[] = [];
+  /** Ranges an earlier run already synced that the walk has not reached yet (skipped when reached). */
+  const skipped = [...(cp.ahead ?? [])];
+  const inflight = new Set<Promise<void>>();
+  let cursor = cp.lastKey;
+  let failure: { error: unknown } | null = null;
+  let pauseMs = 0;
+  let writes: Promise<void> = Promise.resolve();
+
+  /** Moves the watermark over the done prefix and queues a checkpoint write (writes run in order). */
+  const persist = (): Promise<void> => {
+    while (segments[0]?.done) cp.lastKey = segments.shift()!.to;
+    cp.ahead = [
+      ...segments.filter((g) => g.done).map(({ from, to, rows }) => ({ from, to, rows })),
+      ...skipped,
+    ];
+    writes = writes.then(() => run.store.write(run.table, cp));
+    return writes;
+  };
+
+  const launch = (keys: RawKey[], from: RawKey | null, pageMs: number): void => {
+    const segment: Segment = { from, to: keys[keys.length - 1]!, rows: keys.length, done: false };
+    segments.push(segment);
     const t0 = performance.now();
-    const keys = await unwrap(next);
-    if (keys.length === 0) break;
-    const keysMs = performance.now() - t0;
-    await run.bucket.take(keys.length, run.signal);
-    const t1 = performance.now();
-    const last = keys[keys.length - 1]!;
-    next = settle(pager.page(last, backoff.batchSize));
-    const result = await run.syncer.sync(run.table, canonical(run, keys, run.from), run.from);
-    // Latency of the source and target work only, not of the throttle's wait.
-    const latencyMs = keysMs + performance.now() - t1;
-    cp.lastKey = last;
-    cp.rowsDone += keys.length;
-    cp.quarantined += result.quarantined.length;
-    progress.rows += keys.length;
-    progress.quarantined += result.quarantined.length;
-    await run.store.write(run.table, cp);
-    run.emit({
-      type: 'batch',
-      table: run.table,
-      phase: BackfillPhase.Copy,
-      rows: keys.length,
-      rowsDone: cp.rowsDone,
-      total: cp.total,
-      deleted: cp.deleted,
-      latencyMs,
-      rate: progress.rows / Math.max(0.001, (performance.now() - started) / 1000),
-    });
-    const pauseMs = backoff.record(latencyMs);
-    if (pauseMs > 0) {
-      run.logger.warn(
-        { table: run.table, latencyMs, batchSize: backoff.batchSize, pauseMs },
-        'source slow, backing off',
-      );
-      run.emit({ type: 'backoff', table: run.table, latencyMs, batchSize: backoff.batchSize, pauseMs });
-      await sleep(pauseMs, undefined, { signal: run.signal });
+    const task = run.syncer
+      .sync(run.table, canonical(run, keys, run.from), run.from)
+      .then(async (result) => {
+        const latencyMs = pageMs + performance.now() - t0;
+        segment.done = true;
+        cp.rowsDone += keys.length;
+        cp.quarantined += result.quarantined.length;
+        progress.rows += keys.length;
+        progress.quarantined += result.quarantined.length;
+        await persist();
+        run.emit({
+          type: 'batch',
+          table: run.table,
+          phase: BackfillPhase.Copy,
+          rows: keys.length,
+          rowsDone: cp.rowsDone,
+          total: cp.total,
+          deleted: cp.deleted,
+          latencyMs,
+          rate: progress.rows / Math.max(0.001, (performance.now() - started) / 1000),
+        });
+        const pause = backoff.record(latencyMs);
+        if (pause > 0) {
+          pauseMs = Math.max(pauseMs, pause);
+          run.logger.warn(
+            { latencyMs, batchSize: backoff.batchSize, pauseMs: pause },
+            'source slow, backing off',
+          );
+          run.emit({
+            type: 'backoff',
+            table: run.table,
+            latencyMs,
+            batchSize: backoff.batchSize,
+            pauseMs: pause,
+          });
+        }
+      })
+      .catch((error: unknown) => {
+        failure ??= { error };
+      })
+      .finally(() => inflight.delete(task));
+    inflight.add(task);
+  };
+
+  const stopped = (): boolean => failure !== null || run.signal?.aborted === true;
+  try {
+    while (!stopped()) {
+      while (inflight.size >= run.pipeline) await Promise.race(inflight);
+      if (stopped()) break;
+      if (pauseMs > 0) {
+        await sleep(pauseMs, undefined, { signal: run.signal });
+        pauseMs = 0;
+      }
+      const next = skipped[0];
+      if (next && sameKey(cursor, next.from)) {
+        // Synced by an earlier run: step over it.
+        skipped.shift();
+        segments.push({ ...next, done: true });
+        cursor = next.to;
+        void persist();
+        continue;
+      }
+      const t0 = performance.now();
+      const keys = await pager.page(cursor, backoff.batchSize, next?.from);
+      if (keys.length === 0) {
+        if (!next) break;
+        cursor = next.from;
+        continue;
+      }
+      const pageMs = performance.now() - t0;
+      await run.bucket.take(keys.length, run.signal);
+      launch(keys, cursor, pageMs);
+      cursor = keys[keys.length - 1]!;
     }
+  } catch (error) {
+    // An abort while pausing or throttling: fall through, let the batches in flight finish.
+    if (!run.signal?.aborted) failure ??= { error };
   }
+  await Promise.all([...inflight]);
+  await writes;
+  if (failure) throw (failure as { error: unknown }).error;
+  run.signal?.throwIfAborted();
   cp.phase = BackfillPhase.TargetOnly;
   cp.lastKey = null;
+  cp.ahead = [];
   await run.store.write(run.table, cp);
 }
 
@@ -171,18 +252,4 @@ function canonical(run: TableRun, keys: readonly RawKey[], side: Side): KeyTuple
 
 export function keyId(key: KeyTuple): string {
   return JSON.stringify(key);
-}
-
-/** A promise whose rejection is held (not unhandled) until it is awaited through `unwrap`. */
-function settle<T>(p: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
-  return p.then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
-}
-
-async function unwrap<T>(p: Promise<{ ok: true; value: T } | { ok: false; error: unknown }>): Promise<T> {
-  const r = await p;
-  if (!r.ok) throw r.error;
-  return r.value;
 }

@@ -35,6 +35,12 @@ export interface BackfillOptions {
   exclude?: readonly string[];
   /** Keys per batch (the most a resumed run repeats; 2000 reaches the syncer's COPY path). @default 2000 */
   batchSize?: number;
+  /**
+   * Batches of one table in flight at once. A killed run repeats at most this many batches (committed
+   * but not yet checkpointed), so 1 keeps the at-most-one-batch guarantee; more overlaps the source
+   * read, the target write and this process's work. @default 1
+   */
+  pipeline?: number;
   /** Tables copied at once. @default 2 */
   concurrency?: number;
   /** Rows per second over all tables; 0 means no limit. @default 0 */

@@ -51,55 +51,61 @@ const options = () => ({
 });
 
 describe('resuming a killed backfill', () => {
-  it('resumes after SIGKILL mid-table and repeats at most one batch', async () => {
-    await createBig();
-    const store = new CheckpointStore(dbs.pg);
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        fileURLToPath(new URL('./child/backfill-child.ts', import.meta.url)),
-        dbs.mysqlUrl,
-        dbs.pgUrl,
-        String(BATCH),
-        '8000',
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    // Kill once a third of the table is copied: mid-table, with a batch most likely in flight.
-    const deadline = Date.now() + 60_000;
-    for (;;) {
+  it.each([1, 3])(
+    'resumes after SIGKILL mid-table, repeating at most %i batch(es) (pipeline)',
+    async (pipeline) => {
+      await createBig();
+      const store = new CheckpointStore(dbs.pg);
+      const child = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          fileURLToPath(new URL('./child/backfill-child.ts', import.meta.url)),
+          dbs.mysqlUrl,
+          dbs.pgUrl,
+          String(BATCH),
+          '8000',
+          String(pipeline),
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      // Kill once a third of the table is copied: mid-table, with a batch most likely in flight.
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const cp = await store.read('big');
+        if (cp && cp.rowsDone >= ROWS / 3) break;
+        if (Date.now() > deadline) throw new Error(`child made no progress: ${stderr}`);
+        await sleep(20);
+      }
+      child.kill('SIGKILL');
+      await exited;
+
       const cp = await store.read('big');
-      if (cp && cp.rowsDone >= ROWS / 3) break;
-      if (Date.now() > deadline) throw new Error(`child made no progress: ${stderr}`);
-      await sleep(20);
-    }
-    child.kill('SIGKILL');
-    await exited;
+      expect(cp?.done).toBe(false);
+      const committed = await count();
+      const checkpointed = cp!.rowsDone;
+      expect(checkpointed).toBeLessThan(ROWS);
+      // Rows synced but not yet checkpointed are the work a resume repeats.
+      const repeated = committed - checkpointed;
+      console.info(
+        `SIGKILL resume, pipeline ${pipeline}: ${repeated} rows synced but not checkpointed (batch ${BATCH})`,
+      );
+      expect(repeated).toBeGreaterThanOrEqual(0);
+      expect(repeated).toBeLessThanOrEqual(pipeline * BATCH);
 
-    const cp = await store.read('big');
-    expect(cp?.done).toBe(false);
-    const committed = await count();
-    const checkpointed = cp!.rowsDone;
-    expect(checkpointed).toBeLessThan(ROWS);
-    // Rows synced but not yet checkpointed are the work a resume repeats.
-    const repeated = committed - checkpointed;
-    console.info(`SIGKILL resume: ${repeated} rows synced but not checkpointed (batch ${BATCH})`);
-    expect(repeated).toBeGreaterThanOrEqual(0);
-    expect(repeated).toBeLessThanOrEqual(BATCH);
-
-    const result = await backfill(options());
-    expect(result.ok).toBe(true);
-    expect(result.tables[0]).toMatchObject({ table: 'big', status: 'done', resumed: true });
-    // The resumed run synced exactly what the checkpoint had not covered.
-    expect(result.rows).toBe(ROWS - checkpointed);
-    await expectEqual();
-    expect((await store.read('big'))?.done).toBe(true);
-  });
+      const result = await backfill({ ...options(), pipeline });
+      expect(result.ok).toBe(true);
+      expect(result.tables[0]).toMatchObject({ table: 'big', status: 'done', resumed: true });
+      // The resumed run synced exactly what the checkpoint had not covered.
+      expect(result.rows).toBe(ROWS - checkpointed);
+      await expectEqual();
+      expect((await store.read('big'))?.done).toBe(true);
+    },
+  );
 
   it('stops on abort, resumes from the checkpoint, and is idempotent when run again', async () => {
     await createBig();
@@ -129,5 +135,38 @@ describe('resuming a killed backfill', () => {
     const restarted = await backfill({ ...options(), restart: true });
     expect(restarted.tables[0]).toMatchObject({ status: 'done', rows: ROWS });
     await expectEqual();
+  });
+
+  it('skips batches an earlier pipelined run finished beyond its watermark', async () => {
+    await createBig();
+    await initMetaTables(dbs.mysql, dbs.pg);
+    // Keys are 1, 4, 7, ...: the 1000th is 2998, the 2000th 5998, the 3000th 8998.
+    const key = (n: number): number => (n - 1) * 3 + 1;
+    // The range (2000th, 3000th] was synced by the "earlier run": marked rows stand for it on PG.
+    const marked = Array.from({ length: 1000 }, (_, i) => ({ id: key(2001 + i), payload: 'synced earlier' }));
+    await insertMany(dbs.pg, 'big', marked, 1000);
+    await new CheckpointStore(dbs.pg).write('big', {
+      lastKey: [key(1000)],
+      ahead: [{ from: [key(2000)], to: [key(3000)], rows: 1000 }],
+      rowsDone: 2000,
+      total: ROWS,
+      done: false,
+      startedAt: new Date().toISOString(),
+      finishedAt: null,
+      phase: 'copy',
+      targetEmptyAtStart: true,
+      deleted: 0,
+      quarantined: 0,
+    });
+    const result = await backfill({ ...options(), pipeline: 3 });
+    expect(result.rows).toBe(ROWS - 2000);
+    const [{ n }] = rowsOf(
+      await dbs.pg.raw(`SELECT COUNT(*)::int AS n FROM big WHERE payload = 'synced earlier'`),
+    ) as [{ n: number }];
+    expect(n).toBe(1000);
+    // Everything else was copied, keys 1..1000 excepted (the watermark says they were done).
+    expect(await count()).toBe(ROWS - 1000);
+    const cp = await new CheckpointStore(dbs.pg).read('big');
+    expect(cp).toMatchObject({ done: true, rowsDone: ROWS, ahead: [] });
   });
 });

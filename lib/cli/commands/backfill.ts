@@ -18,6 +18,7 @@ interface BackfillCliOptions extends GlobalOptions {
   tables?: string;
   batch?: string;
   concurrency?: string;
+  pipeline?: string;
   maxRowsPerSecond?: string;
   from?: string;
   restart?: boolean;
@@ -42,6 +43,10 @@ export function registerBackfill(program: Command): void {
       .option('--tables <names>', 'comma-separated tables (default: all but excluded and dualwrite_*)')
       .option('--batch <n>', 'keys per batch (default 2000)')
       .option('--concurrency <n>', 'tables copied at once (default 2)')
+      .option(
+        '--pipeline <n>',
+        'batches of one table in flight; a resume repeats at most this many (default 1)',
+      )
       .option('--max-rows-per-second <n>', 'throttle over all tables (default 0 = none)')
       .option(
         '--from <side>',
@@ -69,6 +74,7 @@ export function registerBackfill(program: Command): void {
             .filter(Boolean),
           batchSize: intOption('batch', options.batch, 1),
           concurrency: intOption('concurrency', options.concurrency, 1),
+          pipeline: intOption('pipeline', options.pipeline, 1),
           maxRowsPerSecond: intOption('max-rows-per-second', options.maxRowsPerSecond, 0),
           from: options.from as Side | undefined,
           restart: options.restart ?? false,

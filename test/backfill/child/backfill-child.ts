@@ -4,7 +4,7 @@ import { createMysqlKnex } from '../../../lib/dialect/mysql/connection.js';
 import { createPostgresKnex } from '../../../lib/dialect/postgres/connection.js';
 import { resumeSchema, resumeTranslators } from './tables.js';
 
-const [mysqlUrl, pgUrl, batch, rate] = process.argv.slice(2);
+const [mysqlUrl, pgUrl, batch, rate, pipeline] = process.argv.slice(2);
 const mysql = createMysqlKnex({ url: mysqlUrl! });
 const postgres = createPostgresKnex({ url: pgUrl! });
 await backfill({
@@ -14,6 +14,7 @@ await backfill({
   sourceSchema: resumeSchema,
   batchSize: Number(batch),
   maxRowsPerSecond: Number(rate),
+  pipeline: Number(pipeline ?? 1),
 });
 await mysql.destroy();
 await postgres.destroy();

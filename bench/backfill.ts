@@ -1,0 +1,203 @@
+// Backfill benchmark on Genascope-shaped data: generate in MariaDB, convert the schema, backfill into
+// PostgreSQL with keys, indexes and foreign keys in place while a light app write load runs (outbox +
+// sync worker), then run pgloader on the same data into a separate database when it is installed.
+// Usage: npm run bench -- backfill [--rows 1000000] [--batch 5000] [--concurrency 2] [--pipeline 3] [--write-rate 50] [--no-pgloader]
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import Table from 'cli-table3';
+import { backfill } from '../lib/backfill/backfill.js';
+import { rowsOf } from '../lib/backfill/keys.js';
+import { introspectMysql } from '../lib/dialect/mysql/introspect.js';
+import { introspectPostgres } from '../lib/dialect/postgres/introspect.js';
+import { withDatabase } from '../lib/dialect/urls.js';
+import { initMetaTables } from '../lib/meta/init.js';
+import { applySchema, convertDatabase } from '../lib/schema/apply.js';
+import { enqueueKeys } from '../lib/sync/outbox.js';
+import { KeySyncer } from '../lib/sync/syncer.js';
+import { SyncWorker } from '../lib/sync/worker.js';
+import { buildTranslators } from '../lib/translate/build.js';
+import type { Row } from '../lib/translate/types.js';
+import { createDatabases, dropDatabases, uniqueDatabaseName } from '../test/support/databases.js';
+import { generateGenascopeData } from './genascope-data.js';
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+}
+const answers = arg('rows', 1_000_000);
+const batchSize = arg('batch', 5000);
+const concurrency = arg('concurrency', 2);
+const pipeline = arg('pipeline', 3);
+const writeRate = arg('write-rate', 50);
+const withPgloader = !process.argv.includes('--no-pgloader') && existsSync('/usr/bin/pgloader');
+
+const results: Record<string, number | string> = {};
+const dbs = await createDatabases(uniqueDatabaseName('dwbench_bf'));
+const pgloaderDb = `${dbs.name}_pgl`;
+try {
+  // 1. Data and schema.
+  const gen = await generateGenascopeData(dbs.mysqlUrl, { chatAnswers: answers });
+  results['source_rows'] = gen.total;
+  results['generate_rows_per_s'] = Math.round(gen.total / (gen.ms / 1000));
+  await applySchema(dbs.pg, await convertDatabase(dbs.mysql));
+  await initMetaTables(dbs.mysql, dbs.pg);
+  const mysqlSchema = await introspectMysql(dbs.mysql);
+  const translators = buildTranslators(mysqlSchema, await introspectPostgres(dbs.pg));
+
+  // 2. A light app write load on chat_answers through the outbox, drained by a sync worker (the live path).
+  const liveSyncer = new KeySyncer({ mysql: dbs.mysql, pg: dbs.pg, translators });
+  const worker = new SyncWorker({
+    mysql: dbs.mysql,
+    pg: dbs.pg,
+    syncer: liveSyncer,
+    authoritative: () => 'mysql',
+    sync: { retryBaseMs: 200 },
+  });
+  const sessions = rowsOf(await dbs.mysql.raw('SELECT id FROM chat_sessions ORDER BY RAND() LIMIT 500')).map(
+    (r) => r['id'] as string,
+  );
+  const questions = rowsOf(await dbs.mysql.raw('SELECT id FROM chat_questions')).map(
+    (r) => r['id'] as string,
+  );
+  const existing = rowsOf(await dbs.mysql.raw('SELECT id FROM chat_answers ORDER BY RAND() LIMIT 2000')).map(
+    (r) => r['id'] as string,
+  );
+  const touched = new Set<string>();
+  let writing = true;
+  let writes = 0;
+  const writer = (async () => {
+    const started = performance.now();
+    while (writing) {
+      const due = started + (writes * 1000) / writeRate;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const op = writes % 5;
+      let id: string;
+      await dbs.mysql.transaction(async (trx) => {
+        if (op < 2 || existing.length === 0) {
+          id = randomUUID();
+          await trx('chat_answers').insert({
+            id,
+            session_id: sessions[writes % sessions.length],
+            question_id: questions[writes % questions.length],
+            answer_text: `live answer ${writes}`,
+            answer_value: JSON.stringify({ value: 'yes', live: writes }),
+          });
+          existing.push(id);
+        } else if (op < 4) {
+          id = existing[writes % existing.length]!;
+          await trx('chat_answers')
+            .where({ id })
+            .update({ answer_text: `edited ${writes}` });
+        } else {
+          id = existing.splice(writes % existing.length, 1)[0]!;
+          await trx('chat_answers').where({ id }).del();
+        }
+        await enqueueKeys(trx, 'chat_answers', [[id]]);
+        touched.add(id);
+      });
+      worker.notify();
+      writes++;
+    }
+  })();
+
+  // 3. The backfill, sampling RSS.
+  let peakRss = process.memoryUsage().rss;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
+  const result = await backfill({
+    mysql: dbs.mysql,
+    postgres: dbs.pg,
+    translators,
+    sourceSchema: mysqlSchema,
+    batchSize,
+    concurrency,
+    pipeline,
+    onEvent: (e) => {
+      if (e.type === 'tableDone')
+        console.error(`  ${e.table}: ${e.rowsDone} rows in ${(e.durationMs / 1000).toFixed(1)} s`);
+    },
+  });
+  clearInterval(sampler);
+  writing = false;
+  await writer;
+  await worker.drain({ timeoutMs: 120_000 });
+  await worker.close();
+  if (!result.ok)
+    throw new Error(`backfill failed: ${JSON.stringify(result.tables.filter((t) => t.status !== 'done'))}`);
+  results['backfill_rows'] = result.rows;
+  results['backfill_seconds'] = Number((result.durationMs / 1000).toFixed(1));
+  results['rows_per_s'] = Math.round(result.rowsPerSecond);
+  results['peak_rss_mb'] = Math.round(peakRss / 2 ** 20);
+  results['app_writes_during'] = writes;
+
+  // 4. Check: equal counts on every table, and every key the app touched plus a sample equal row for row.
+  let countMismatches = 0;
+  for (const t of mysqlSchema.tables) {
+    const [m] = rowsOf(await dbs.mysql.raw('SELECT COUNT(*) AS n FROM ??', [t.name]));
+    const [p] = rowsOf(await dbs.pg.raw('SELECT COUNT(*) AS n FROM ??', [t.name]));
+    if (Number(m?.['n']) !== Number(p?.['n'])) countMismatches++;
+  }
+  const tr = translators.table('chat_answers');
+  const sample = [...touched, ...existing.slice(0, 1000)];
+  let rowMismatches = 0;
+  for (let i = 0; i < sample.length; i += 1000) {
+    const ids = sample.slice(i, i + 1000);
+    const norm = (rows: Row[], side: 'mysql' | 'postgres'): Map<string, string> =>
+      new Map(rows.map((r) => [String(r['id']).toLowerCase(), JSON.stringify(tr.normalize(r, side))]));
+    const m = norm((await dbs.mysql('chat_answers').whereIn('id', ids)) as Row[], 'mysql');
+    const p = norm((await dbs.pg('chat_answers').whereIn('id', ids)) as Row[], 'postgres');
+    for (const id of ids) if (m.get(id.toLowerCase()) !== p.get(id.toLowerCase())) rowMismatches++;
+  }
+  results['tables_with_count_mismatch'] = countMismatches;
+  results['sampled_rows_mismatched'] = rowMismatches;
+  results['sampled_rows'] = sample.length;
+
+  // 5. pgloader on the same data (no concurrent writes: it cannot follow them), into its own database.
+  if (withPgloader) {
+    await dbs.pg.raw(`DROP DATABASE IF EXISTS "${pgloaderDb}"`);
+    await dbs.pg.raw(`CREATE DATABASE "${pgloaderDb}"`);
+    const t0 = performance.now();
+    const out = await run('/usr/bin/time', [
+      '-v',
+      'pgloader',
+      dbs.mysqlUrl,
+      withDatabase(dbs.pgUrl, pgloaderDb).replace(/^postgres:/, 'postgresql:'),
+    ]);
+    const seconds = (performance.now() - t0) / 1000;
+    if (out.code !== 0) throw new Error(`pgloader failed: ${out.stderr.slice(-2000)}`);
+    const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(out.stderr);
+    results['pgloader_seconds'] = Number(seconds.toFixed(1));
+    results['pgloader_rows_per_s'] = Math.round(gen.total / seconds);
+    results['pgloader_peak_rss_mb'] = rss ? Math.round(Number(rss[1]) / 1024) : 'n/a';
+    results['ratio_vs_pgloader'] = Number(
+      ((results['rows_per_s'] as number) / (gen.total / seconds)).toFixed(2),
+    );
+  }
+} finally {
+  await dbs.pg.raw(`DROP DATABASE IF EXISTS "${pgloaderDb}" WITH (FORCE)`).catch(() => undefined);
+  await dropDatabases(dbs);
+}
+
+function run(cmd: string, args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+}
+
+const table = new Table({ head: ['metric', 'value'] });
+for (const [k, v] of Object.entries(results)) table.push([k, String(v)]);
+console.log(
+  `backfill bench: ${answers} chat_answers (${results['source_rows']} rows), batch ${batchSize}, concurrency ${concurrency}, pipeline ${pipeline}, ${writeRate} app writes/s`,
+);
+console.log(table.toString());
+await mkdir('bench-results', { recursive: true });
+await writeFile(
+  'bench-results/backfill.json',
+  `${JSON.stringify({ bench: 'backfill', at: new Date().toISOString(), params: { rows: answers, batchSize, concurrency, pipeline, writeRate, pgloader: withPgloader }, results }, null, 2)}\n`,
+);
