@@ -7,7 +7,7 @@ import { createSilentLogger } from '../observe/logger.js';
 import type { TableSchema } from '../schema/model.js';
 import { otherSide, type Side } from '../stage/stage.js';
 import { type BackfillCheckpoint, CheckpointStore } from './checkpoint.js';
-import { KeyPager } from './keys.js';
+import { estimateRows, KeyPager } from './keys.js';
 import { KeySyncer } from '../sync/syncer.js';
 import type { Syncer } from '../sync/types.js';
 import { uncheckedForeignKeys } from './connections.js';
@@ -40,9 +40,11 @@ function positiveInt(name: string, value: number | undefined, fallback: number, 
  * keeps writing: `syncer.sync(table, keys, from)` over all keys in primary-key order, so a batch can never
  * overwrite a newer row or bring back a deleted one. Resumable from per-table checkpoints.
  *
- * Order: parents are copied before the tables whose foreign keys reference them, and target-only rows
- * are deleted children first; foreign keys stay in place on the target. Self-references and FK cycles
- * have no such order: those rows rely on the syncer (see docs of foreignKeyOrder).
+ * Foreign keys stay in place on the target and are deferred: by default the backfill writes through
+ * target sessions that do not check them (the source enforces them, so the finished copy satisfies them),
+ * which lets self-references and FK cycles copy in key order and lets the biggest tables start first.
+ * When those sessions are not available (or a syncer is injected), parents are copied before their
+ * children and target-only rows deleted children first; cycles then depend on the target's constraints.
  */
 export async function backfill(options: BackfillOptions): Promise<BackfillResult> {
   const from = options.from ?? BACKFILL_DEFAULTS.from;
@@ -96,10 +98,18 @@ export async function backfill(options: BackfillOptions): Promise<BackfillResult
     };
 
     const selected = selectTables(options, skip);
-    const { parents, cycles } = foreignKeyOrder(selected);
-    for (const cycle of cycles) {
-      logger.warn({ tables: cycle }, 'foreign keys form a cycle: these tables are copied without an order');
+    const fkOrder = foreignKeyOrder(selected);
+    // With foreign keys unchecked on the target no order is needed: the biggest tables start first.
+    // Otherwise parents are copied before their children, and target-only rows deleted children first.
+    const unordered = owned?.unchecked === true;
+    const parents = unordered ? new Map<string, Set<string>>() : fkOrder.parents;
+    if (!unordered) {
+      for (const cycle of fkOrder.cycles) {
+        logger.warn({ tables: cycle }, 'foreign keys form a cycle: these tables are copied without an order');
+      }
     }
+    const estimates = await estimateRows(source, from);
+    selected.sort((a, b) => (estimates.get(b.name) ?? 0) - (estimates.get(a.name) ?? 0));
     const runs = new Map<
       string,
       { run: TableRun; cp: BackfillCheckpoint; progress: TableProgress; t0: number }
@@ -222,7 +232,7 @@ async function ownSyncer(
   to: Side,
   concurrency: number,
   logger: Logger,
-): Promise<{ syncer: Syncer; close: () => Promise<void> }> {
+): Promise<{ syncer: Syncer; unchecked: boolean; close: () => Promise<void> }> {
   let writer: Knex | null = null;
   if (options.deferForeignKeys ?? true) {
     writer = uncheckedForeignKeys(target, to, concurrency + 1);
@@ -241,7 +251,7 @@ async function ownSyncer(
     translators: options.translators,
     logger,
   });
-  return { syncer, close: async () => void (await writer?.destroy()) };
+  return { syncer, unchecked: writer !== null, close: async () => void (await writer?.destroy()) };
 }
 
 async function countSource(run: TableRun): Promise<number> {

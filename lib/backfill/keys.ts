@@ -110,3 +110,14 @@ export function rowsOf(result: unknown): Record<string, unknown>[] {
   if (Array.isArray(result)) return (result[0] ?? []) as Record<string, unknown>[];
   return ((result as { rows?: unknown[] }).rows ?? []) as Record<string, unknown>[];
 }
+
+/** The server's row-count estimates per table (statistics, not counts: cheap on any size). */
+export async function estimateRows(knex: Knex, side: Side): Promise<Map<string, number>> {
+  const sql =
+    side === 'mysql'
+      ? 'SELECT TABLE_NAME AS name, TABLE_ROWS AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()'
+      : "SELECT relname AS name, reltuples AS n FROM pg_class WHERE relkind IN ('r', 'p') AND relnamespace = current_schema()::regnamespace";
+  return new Map(
+    rowsOf(await knex.raw(sql)).map((r) => [String(r['name']), Math.max(0, Number(r['n']) || 0)]),
+  );
+}

@@ -94,7 +94,8 @@ describe('table selection and foreign keys', () => {
     expect(result.ok).toBe(false);
     for (const t of ['org', 'person', 'note']) expect(byTable[t]).toMatchObject({ status: 'done' });
     const starts = events.flatMap((e) => (e.type === 'tableStart' ? [e.table] : []));
-    expect(starts.indexOf('note')).toBeGreaterThan(starts.indexOf('person'));
+    // FK checks are off on the backfill's target sessions: no FK order, the biggest table goes first.
+    expect(starts[0]).toBe('person');
 
     expect(await dumpRows(dbs.pg, 'person', ['id', 'org_id', 'mentor_id'], ['id'])).toEqual(
       await dumpRows(dbs.mysql, 'person', ['id', 'org_id', 'mentor_id'], ['id']),
