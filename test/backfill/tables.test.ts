@@ -74,6 +74,7 @@ describe('table selection and foreign keys', () => {
       Array.from({ length: 500 }, (_, i) => ({ person_id: (i % 1000) + 1, body: `note ${i}` })),
     );
     await dbs.mysql('skipped').insert({ id: 1 });
+    await dbs.mysql.raw('ANALYZE TABLE org, person, note');
 
     const events: BackfillEvent[] = [];
     const result = await backfill({
