@@ -3,6 +3,8 @@ const benches: Record<string, () => Promise<unknown>> = {
   sync: () => import('./sync.js'),
   translate: () => import('./translate.js'),
   backfill: () => import('./backfill.js'),
+  shadow: () => import('./shadow.js'),
+  verify: () => import('./verify.js'),
 };
 
 const name = process.argv[2];

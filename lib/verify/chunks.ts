@@ -17,16 +17,21 @@ const TEXT_TYPES = new Set([
 
 /**
  * SQL expression that orders one key column the same way on both servers. Text keys compare bytewise
- * (`utf8mb4_bin` / `"C"`): the servers' default collations sort differently, and chunk ranges must hold
- * the same keys on both sides. Numbers, uuids, binaries and dates already order alike.
+ * (`<charset>_bin` / `"C"`): the servers' default collations sort differently, and chunk ranges must hold
+ * the same keys on both sides. Numbers, uuids, binaries and dates already order alike, and so do UUID text
+ * keys on MySQL (hex digits sort alike in every collation) — those keep their index-friendly plain form.
  */
 export function keyExpression(
   side: Side,
   column: ColumnSchema | undefined,
   name: string,
+  pgColumn?: ColumnSchema,
 ): { sql: string; ids: string[] } {
   if (!column || !TEXT_TYPES.has(column.dataType)) return { sql: '??', ids: [name] };
+  if (pgColumn?.dataType === 'uuid') return { sql: '??', ids: [name] };
   if (side === 'postgres') return { sql: '?? COLLATE "C"', ids: [name] };
+  // Already bytewise: no COLLATE, so the primary-key index still serves the range.
+  if (column.collation?.endsWith('_bin')) return { sql: '??', ids: [name] };
   const charset = (column.charset ?? 'utf8mb4').replace(/[^a-z0-9]/gi, '');
   return { sql: `?? COLLATE ${charset}_bin`, ids: [name] };
 }
@@ -35,10 +40,12 @@ export interface KeyOrder {
   exprs: { sql: string; ids: string[] }[];
 }
 
+/** Key ordering of `side`; `pgTable` tells which text keys PostgreSQL holds as uuid. */
 export function keyOrder(
   side: Side,
   table: TableSchema | undefined,
   primaryKey: readonly string[],
+  pgTable?: TableSchema,
 ): KeyOrder {
   return {
     exprs: primaryKey.map((name) =>
@@ -46,6 +53,7 @@ export function keyOrder(
         side,
         table?.columns.find((c) => c.name === name),
         name,
+        pgTable?.columns.find((c) => c.name === name),
       ),
     ),
   };

@@ -195,9 +195,10 @@ async function verifyTable(
   const maxKeys = options.maxKeys ?? 100_000;
   const ignore = ignoredColumns(config, table);
   const columns = translator.columns.filter((c) => !ignore.has(c));
+  const pgTable = findTable(options.schemas.postgres, table);
   const orders: Record<Side, KeyOrder> = {
-    mysql: keyOrder('mysql', findTable(options.schemas.mysql, table), translator.primaryKey),
-    postgres: keyOrder('postgres', findTable(options.schemas.postgres, table), translator.primaryKey),
+    mysql: keyOrder('mysql', findTable(options.schemas.mysql, table), translator.primaryKey, pgTable),
+    postgres: keyOrder('postgres', pgTable, translator.primaryKey, pgTable),
   };
 
   const stateName = verifyCheckpointName(table);
@@ -208,9 +209,8 @@ async function verifyTable(
   const estimateRow = (await db[auth](table).count({ n: '*' }).first()) as { n: string | number } | undefined;
   const estimate = Number(estimateRow?.n ?? 0);
 
-  for (;;) {
-    const after = cp.after ?? undefined;
-    const authRows = await readChunk({
+  const readAuth = (after: KeyTuple | undefined) =>
+    readChunk({
       db: db[auth],
       side: auth,
       translator,
@@ -220,19 +220,26 @@ async function verifyTable(
       upTo: undefined,
       limit: chunkSize,
     });
+  let authRows = await readAuth(cp.after ?? undefined);
+  for (;;) {
+    const after = cp.after ?? undefined;
     const last = authRows.length < chunkSize;
     const lastRow = authRows[authRows.length - 1];
     const upTo = last || !lastRow ? undefined : keyOf(translator, lastRow, auth);
-    const otherRows = await readChunk({
-      db: db[other],
-      side: other,
-      translator,
-      order: orders[other],
-      columns,
-      after,
-      upTo,
-      limit: undefined,
-    });
+    // The next authoritative chunk is read while the other side's range is: both servers work at once.
+    const [otherRows, nextAuthRows] = await Promise.all([
+      readChunk({
+        db: db[other],
+        side: other,
+        translator,
+        order: orders[other],
+        columns,
+        after,
+        upTo,
+        limit: undefined,
+      }),
+      upTo ? readAuth(upTo) : Promise.resolve([]),
+    ]);
     const a = entries(translator, authRows, auth, ignore);
     const o = entries(translator, otherRows, other, ignore);
     cp.chunks += 1;
@@ -258,6 +265,7 @@ async function verifyTable(
     metrics.progress.set({ table }, estimate > 0 ? Math.min(1, cp.authoritativeRows / estimate) : 1);
     options.onProgress?.({ table, rows: cp.authoritativeRows, estimate });
     if (last) break;
+    authRows = nextAuthRows;
   }
 
   const redactor = createRedactor(config);
@@ -289,7 +297,6 @@ async function verifyTable(
     log.info({ table, synced: keys.length, remaining: repair.remaining }, 'repaired differing keys');
   } else if (options.repair) repair = { synced: 0, remaining: 0 };
 
-  const pgTable = findTable(options.schemas.postgres, table);
   const orphans = pgTable ? await orphanCounts(options.postgres, pgTable) : [];
   const result: TableVerifyResult = {
     table,
