@@ -25,7 +25,7 @@ const writer = async (): Promise<void> => {
   for (;;) {
     await randomItemWrite(mysql, rand, 200);
     worker.notify();
-    if (++writes % 25 === 0) process.stdout.write(`writes ${writes}\n`);
+    if (++writes % 25 === 0) process.stdout.write(`writes ${writes} synced ${worker.lagStats().count}\n`);
   }
 };
 await Promise.all([writer(), writer(), writer(), writer()]);
