@@ -52,23 +52,22 @@ async function outageScenario(mode: ProxyMode, seed: number): Promise<void> {
   });
   const rand = prng(seed);
   let writes = 0;
-  const writeFor = async (ms: number): Promise<void> => {
-    const until = Date.now() + ms;
-    while (Date.now() < until) {
+  // Counted, not timed: the machine may be slow, the scenario stays the same.
+  const write = async (n: number): Promise<void> => {
+    for (let i = 0; i < n; i++) {
       await randomItemWrite(dbs.mysql, rand, 80);
       writes++;
       worker.notify();
     }
   };
   try {
-    await writeFor(300);
+    await write(40);
     await worker.drain({ timeoutMs: 10_000 });
-    const before = writes;
     proxy.setMode(mode);
     // Every app write keeps succeeding on MySQL while PostgreSQL is unreachable.
-    await writeFor(1500);
-    expect(writes - before).toBeGreaterThan(50);
-    await expect.poll(() => worker.breakerState('postgres'), { timeout: 5000 }).not.toBe('closed');
+    await write(80);
+    expect(writes).toBe(120);
+    await expect.poll(() => worker.breakerState('postgres'), { timeout: 10_000 }).not.toBe('closed');
     expect(log).toContain('open:postgres');
     const backlog = await worker.backlog();
     expect(backlog).toBeGreaterThan(10);
@@ -116,7 +115,7 @@ describe('closing during an outage', () => {
     await expect.poll(() => worker.breakerState('postgres'), { timeout: 5000 }).toBe('open');
     const t0 = performance.now();
     await worker.close();
-    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(performance.now() - t0).toBeLessThan(3000); // closeTimeoutMs is 10 s
     expect(await outboxBacklog(dbs.mysql)).toBeGreaterThan(0);
     proxy.setMode('up');
     const next = make();
