@@ -5,6 +5,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   backfill: () => import('./backfill.js'),
   shadow: () => import('./shadow.js'),
   verify: () => import('./verify.js'),
+  write: () => import('./write.js'),
 };
 
 const name = process.argv[2];

@@ -39,6 +39,8 @@ export interface DualWriteOptions {
    * process drains), or pass a worker. @default true
    */
   syncWorker?: boolean | OutboxWorkerLike;
+  /** Commits within this window wake the sync worker once, ms (0: wake on every commit). @default 5 */
+  notifyWindowMs?: number;
   /** Environment for overrides (DUALWRITE_STAGE, MYSQL_URL, PG_URL). @default process.env */
   env?: NodeJS.ProcessEnv;
 }
@@ -127,6 +129,8 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
   }
 
   let closed = false;
+  let notifyTimer: NodeJS.Timeout | undefined;
+  const notifyWindowMs = options.notifyWindowMs ?? 5;
   const core: HandleCore = {
     knex,
     translators,
@@ -135,7 +139,15 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
     readObserver: options.readObserver,
     config: () => config,
     plan: () => stageController.plan(),
-    notify: () => worker?.notify(),
+    notify: () => {
+      // Commits within one window wake the worker once: fewer claim cycles competing with the app
+      // for this event loop, at the cost of at most the window in lag.
+      if (notifyTimer || !worker) return;
+      notifyTimer = setTimeout(() => {
+        notifyTimer = undefined;
+        worker?.notify();
+      }, notifyWindowMs);
+    },
     assertOpen: () => {
       if (closed) throw new DualWriteError(ErrorCode.Closed, 'the dualwrite handle was destroyed');
     },
@@ -149,6 +161,7 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
   const destroy = async (): Promise<void> => {
     if (closed) return;
     closed = true;
+    clearTimeout(notifyTimer);
     watcher?.close();
     try {
       await worker?.close();

@@ -16,22 +16,30 @@ const READ_METHODS = new Set(['select', 'first', 'pluck', 'columnInfo']);
 export async function executeQuery(state: QueryState): Promise<unknown> {
   const { core, trx } = state.scope;
   core.assertOpen();
-  if (trx) return runStatement(state, trx.plan, trx);
-  const probeSide = core.plan().authoritative;
+  if (trx) return runStatement(state, trx.plan, trx, undefined);
+  const probePlan = core.plan();
+  const probeSide = probePlan.authoritative;
   const probe = replay(state, probeSide, core.knex[probeSide]);
-  if (READ_METHODS.has(internals(probe)._method)) return runRead(state, probe, core.plan(), undefined);
+  if (READ_METHODS.has(internals(probe)._method)) return runRead(state, probe, probePlan, undefined);
   const leave = await core.gate.enter();
   try {
-    return await runStatement(state, core.plan(), undefined);
+    const plan = core.plan();
+    // The stage may have flipped while the write waited at the gate: rebuild for the new side.
+    return await runStatement(state, plan, undefined, plan.authoritative === probeSide ? probe : undefined);
   } finally {
     leave();
   }
 }
 
-async function runStatement(state: QueryState, plan: StagePlan, trx: TrxScope | undefined): Promise<unknown> {
+async function runStatement(
+  state: QueryState,
+  plan: StagePlan,
+  trx: TrxScope | undefined,
+  built: Knex.QueryBuilder | undefined,
+): Promise<unknown> {
   const { core } = state.scope;
   const side = plan.authoritative;
-  const builder = replay(state, side, trx?.ktrx ?? core.knex[side]);
+  const builder = built ?? replay(state, side, trx?.ktrx ?? core.knex[side]);
   const method = internals(builder)._method;
   if (READ_METHODS.has(method)) return runRead(state, builder, plan, trx);
 
