@@ -38,6 +38,9 @@ import { generateSeed, insertSeed, type SeedData } from './seed.js';
 import { GENASCOPE_TABLES } from './tables.js';
 import { findLostWrites, TrafficGenerator, worldFromSeed } from './traffic.js';
 
+/** The migration itself found a problem (differences, a lost write, a refused flip): exit 1, not 2. */
+class DemoProblem extends Error {}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface StageMove {
@@ -259,7 +262,7 @@ class Demo {
     this.n.figure('app latency during backfill p50/p99', `${latency.p50} / ${latency.p99} ms`);
     this.n.figure('outbox backlog', status.backlog);
     if (!result.ok)
-      throw new Error(
+      throw new DemoProblem(
         `backfill failed: ${result.tables
           .filter((t) => t.status !== 'done')
           .map((t) => `${t.table}: ${t.reason}`)
@@ -311,7 +314,7 @@ class Demo {
       `${result.rows} rows, ${result.differences} differences`,
     );
     if (result.differences !== 0)
-      throw new Error(`verification found ${result.differences} differences (${result.file})`);
+      throw new DemoProblem(`verification found ${result.differences} differences (${result.file})`);
   }
 
   private async flipToPg(title: string, why: string): Promise<void> {
@@ -361,7 +364,7 @@ class Demo {
     this.n.figure('missing in MySQL right after the rollback', lost.length);
     if (lost.length > 0) {
       this.summary.lostWrites.samples.push(...lost.slice(0, 10));
-      throw new Error(`${lost.length} acknowledged writes missing in MySQL after the rollback`);
+      throw new DemoProblem(`${lost.length} acknowledged writes missing in MySQL after the rollback`);
     }
     await sleep(Math.round(this.options.phaseMs / 2));
     this.n.end('ok', `pause ${move.pauseMs} ms, 0 of ${acknowledged} writes missing`);
@@ -394,7 +397,11 @@ class Demo {
       `${shadow.checks} / ${shadow.mismatches}`,
     );
     const ok =
-      verification.differences === 0 && lostMysql.length === 0 && lostPg.length === 0 && stats.errors === 0;
+      verification.differences === 0 &&
+      lostMysql.length === 0 &&
+      lostPg.length === 0 &&
+      stats.errors === 0 &&
+      this.summary.sameJsonAcrossStages === true;
     this.n.end(
       ok ? 'ok' : 'FAILED',
       `${stats.acknowledgedWrites} writes, lost ${lostMysql.length}/${lostPg.length}, ${verification.differences} differences`,
@@ -419,7 +426,7 @@ class Demo {
     while (handle.dualwrite.stage !== target) {
       if (Date.now() - t0 > 30_000) {
         const why = this.log!.since(problems).join(' | ') || 'no reason logged';
-        throw new Error(`the app did not move to ${target}: ${why}`);
+        throw new DemoProblem(`the app did not move to ${target}: ${why}`);
       }
       await sleep(20);
     }
@@ -512,6 +519,10 @@ class Demo {
     return this.summaryFile;
   }
 
+  get configPath(): string {
+    return this.config.path;
+  }
+
   get reportsDir(): string {
     return this.dir;
   }
@@ -540,7 +551,7 @@ async function main(): Promise<number> {
   } catch (error) {
     demo.summary.error = (error as Error).message;
     process.stderr.write(`\ndemo failed: ${(error as Error).stack ?? String(error)}\n`);
-    code = 2;
+    code = error instanceof DemoProblem ? 1 : 2;
   }
   demo.summary.exitCode = code;
   demo.summary.ok = code === 0;
@@ -554,6 +565,13 @@ async function main(): Promise<number> {
     `reports: ${demo.reportsDir} (config, audit log, mismatch log, verification JSON, report.html, dualwrite.log)\n`,
   );
   process.stdout.write(`summary: ${demo.summaryPath}\n`);
+  if (options.keepServers) {
+    process.stdout.write(
+      `kept: database "${options.database}" on both servers; run the API on it with\n` +
+        `  npx tsx examples/genascope/server.ts --config ${demo.configPath}\n` +
+        `and move it with ./bin/dualwrite.js stage <stage> --config ${demo.configPath}\n`,
+    );
+  }
   process.stdout.write(
     `${code === 0 ? 'demo finished' : 'demo FAILED'} in ${n.elapsedSeconds()} s (exit ${code})\n`,
   );

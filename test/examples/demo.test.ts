@@ -69,6 +69,12 @@ describe('npm run demo -- --quick (end to end)', () => {
     expect(summary.probe?.pgPrimary).toEqual(summary.probe?.mysqlOnly);
     expect(summary.sameJsonAcrossStages).toBe(true);
 
+    // The operator's artefacts: the edited config file, one audit line per stage change, the HTML report.
+    const audit = readFileSync(summary.reports['audit']!, 'utf8').trim().split('\n');
+    expect(audit.map((l) => (JSON.parse(l) as { to: string }).to)).toEqual(summary.flips.map((f) => f.to));
+    expect(readFileSync(summary.reports['config']!, 'utf8')).toMatch(/^stage: pg-primary$/m);
+    expect(readFileSync(summary.reports['html']!, 'utf8')).toContain('<html');
+
     expect(output).toContain('demo finished');
     expect(output).toContain('Flip to PostgreSQL again');
   });
