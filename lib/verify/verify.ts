@@ -22,7 +22,10 @@ import type { KeyTuple, Row, RowTranslator, TranslatorSet } from '../translate/t
 import { keyOrder, readChunk, type KeyOrder } from './chunks.js';
 import { orphanCounts, type OrphanCount } from './orphans.js';
 
-/** Name of the dualwrite_state entry with the last verification ({ at, clean }); the flip safety check reads it. */
+/**
+ * Name of the dualwrite_state entry with the last verification `{ at, clean, complete, tables }`; the flip
+ * safety check reads it. `clean` is true only when every synced table was verified and none differs.
+ */
 export const LAST_VERIFY_STATE = 'verify.last';
 export const verifyCheckpointName = (table: string): string => `verify.${table}`;
 
@@ -141,9 +144,12 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
   const log = (options.logger ?? createSilentLogger()).child({ component: 'verify' });
   const stage = config.stage as Stage;
   const auth = planFor(stage).authoritative;
-  const tables =
-    options.tables ??
-    translators.tableNames().filter((t) => !isMetaTable(t) && config.tables[t]?.exclude !== true);
+  const allTables = translators
+    .tableNames()
+    .filter((t) => !isMetaTable(t) && config.tables[t]?.exclude !== true);
+  const tables = options.tables ?? allTables;
+  // Only a verification of every synced table can clear a flip.
+  const complete = allTables.every((t) => tables.includes(t));
   const results: TableVerifyResult[] = [];
   for (const table of tables) {
     results.push(await verifyTable(table, auth, options, log));
@@ -170,7 +176,8 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
     await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
     await writeState(options.postgres, LAST_VERIFY_STATE, {
       at: result.at,
-      clean,
+      clean: clean && complete,
+      complete,
       tables: results.map((r) => r.table),
       reportFile: file,
     });

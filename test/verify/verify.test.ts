@@ -63,7 +63,11 @@ describe('verify', () => {
       differentChunks: 0,
     });
     expect(patients?.chunks).toBe(Math.ceil((PATIENTS + 1) / 37));
-    expect(await readState(dbs.pg, LAST_VERIFY_STATE)).toMatchObject({ at: result.at, clean: true });
+    expect(await readState(dbs.pg, LAST_VERIFY_STATE)).toMatchObject({
+      at: result.at,
+      clean: true,
+      complete: true,
+    });
   });
 
   it('finds exactly the injected differences, ignores a JSON key-order change, and repair clears them', async () => {
@@ -229,6 +233,8 @@ describe('verify', () => {
     const clean = await cli(['verify', '--tables', 'patients']);
     expect(clean.code).toBe(0);
     expect(clean.stdout).toContain('clean');
+    // Only some tables were verified: that does not clear a flip.
+    expect(await readState(dbs.pg, LAST_VERIFY_STATE)).toMatchObject({ clean: false, complete: false });
     const usage = await cli(['verify', '--chunk', 'lots']);
     expect(usage.code).toBe(2);
   });
