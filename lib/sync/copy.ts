@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Knex } from 'knex';
@@ -21,11 +22,12 @@ export function copyText(value: unknown): string {
   return s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t');
 }
 
-let stagingSeq = 0;
+/** Staging tables already filled in a transaction. */
+const usedStaging = new WeakMap<Knex.Transaction, Set<string>>();
 
 /**
  * Upserts many rows into a PostgreSQL table through COPY: rows are streamed into a temporary staging
- * table (dropped at commit) and merged with one INSERT ... SELECT ... ON CONFLICT DO UPDATE. Runs inside
+ * table and merged with one INSERT ... SELECT ... ON CONFLICT DO UPDATE. Runs inside
  * the caller's transaction `trx`, so it sits within the same bucket locks as the row-by-row path.
  */
 export async function copyUpsert(
@@ -36,11 +38,21 @@ export async function copyUpsert(
   rows: readonly Row[],
 ): Promise<void> {
   if (rows.length === 0) return;
-  const staging = `dualwrite_stage_${process.pid}_${++stagingSeq}`;
   const cols = columns.map(q).join(', ');
+  // One staging table per session, table and column list, emptied at each commit: a long backfill does
+  // not create and drop a catalog entry per batch.
+  const staging = `dualwrite_stage_${createHash('sha1')
+    .update(`${table}\u0000${columns.join('\u0000')}`)
+    .digest('hex')
+    .slice(0, 16)}`;
   await trx.raw(
-    `CREATE TEMP TABLE ${q(staging)} ON COMMIT DROP AS SELECT ${cols} FROM ${q(table)} WITH NO DATA`,
+    `CREATE TEMP TABLE IF NOT EXISTS ${q(staging)} ON COMMIT DELETE ROWS AS SELECT ${cols} FROM ${q(table)} WITH NO DATA`,
   );
+  // Rows of an earlier COPY in this same transaction are still there until commit.
+  const used = usedStaging.get(trx) ?? new Set<string>();
+  if (used.has(staging)) await trx.raw(`TRUNCATE ${q(staging)}`);
+  used.add(staging);
+  usedStaging.set(trx, used);
   // Inside a transaction knex hands out the transaction's own connection.
   const conn = (await trx.client.acquireConnection()) as pg.PoolClient;
   const stream = conn.query(pgCopy.from(`COPY ${q(staging)} (${cols}) FROM STDIN`));
@@ -65,5 +77,4 @@ export async function copyUpsert(
     `INSERT INTO ${q(table)} (${cols}) OVERRIDING SYSTEM VALUE SELECT ${cols} FROM ${q(staging)}
      ON CONFLICT (${primaryKey.map(q).join(', ')}) ${onConflict}`,
   );
-  await trx.raw(`DROP TABLE ${q(staging)}`);
 }

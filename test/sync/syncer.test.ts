@@ -3,6 +3,7 @@ import { META_TABLES } from '../../lib/meta/tables.js';
 import { DualWriteEvents } from '../../lib/observe/events.js';
 import { createMetrics } from '../../lib/observe/metrics.js';
 import { lockBucket } from '../../lib/sync/buckets.js';
+import { copyUpsert } from '../../lib/sync/copy.js';
 import { KeySyncer } from '../../lib/sync/syncer.js';
 import { useFreshDatabases } from '../support/databases.js';
 import { createSyncTables, rowsOf, translatorsFor } from './support/fixtures.js';
@@ -90,6 +91,25 @@ describe('KeySyncer.sync', () => {
     );
     expect(r.upserted).toBe(500);
     expect(await rowsOf(dbs.pg, 'items')).toEqual(await rowsOf(dbs.mysql, 'items'));
+  });
+
+  it('COPY twice in one transaction merges each batch once (the staging table is reused per session)', async () => {
+    await dbs.pg.transaction(async (trx) => {
+      await copyUpsert(trx, 'pairs', ['a', 'b'], ['a', 'b', 'v'], [{ a: 90, b: 'c1', v: 1 }]);
+      await trx('pairs').where({ a: 90, b: 'c1' }).update({ v: 10 });
+      await copyUpsert(trx, 'pairs', ['a', 'b'], ['a', 'b', 'v'], [{ a: 90, b: 'c2', v: 2 }]);
+    });
+    expect(await dbs.pg('pairs').where({ a: 90 }).orderBy('b')).toEqual([
+      { a: 90, b: 'c1', v: 10 },
+      { a: 90, b: 'c2', v: 2 },
+    ]);
+    await dbs.pg.transaction(async (trx) => {
+      await copyUpsert(trx, 'pairs', ['a', 'b'], ['a', 'b', 'v'], [{ a: 90, b: 'c1', v: 3 }]);
+    });
+    expect(await dbs.pg('pairs').where({ a: 90 }).orderBy('b')).toEqual([
+      { a: 90, b: 'c1', v: 3 },
+      { a: 90, b: 'c2', v: 2 },
+    ]);
   });
 
   it('quarantines keys the target cannot hold while the other keys sync, and resolves them once fixed', async () => {
