@@ -6,6 +6,7 @@ import { initMetaTables } from '../../lib/meta/init.js';
 import type { DualWriteDb } from '../../lib/handle/types.js';
 import { useFreshDatabases } from '../support/databases.js';
 import { openHandle } from '../support/dualwrite.js';
+import { prng } from '../sync/support/traffic.js';
 
 const dbs = useFreshDatabases('dwconv');
 const HOT_KEYS = 16;
@@ -20,18 +21,6 @@ beforeAll(async () => {
   await initMetaTables(dbs.mysql, dbs.pg);
   await writeState(dbs.pg, `${StateName.backfillPrefix}hot`, { done: true });
 });
-
-/** mulberry32: a small seeded PRNG, so a failing seed can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function randomWrite(db: DualWriteDb, rand: () => number): Promise<void> {
   const id = 1 + Math.floor(rand() * HOT_KEYS);
