@@ -7,7 +7,7 @@ import { otherSide, Side, type StagePlan } from '../stage/stage.js';
 import type { Row, RowTranslator } from '../translate/types.js';
 import { internals, isKnexRaw } from './knex-internals.js';
 import { mainTableOf, replay, translatorOf, type QueryState } from './replay.js';
-import { appRow, rowsOf, shapeRead } from './results.js';
+import { aggregateRenames, appRow, renameKeys, rowsOf, shapeRead } from './results.js';
 import type { TrxScope } from './scope.js';
 
 const READ_METHODS = new Set(['select', 'first', 'pluck', 'columnInfo']);
@@ -134,9 +134,10 @@ async function runRead(
 ): Promise<unknown> {
   const { core, context } = state.scope;
   const side = plan.authoritative;
-  const { _method: method, _single } = internals(builder);
+  const { _method: method, _single, _statements } = internals(builder);
   const started = performance.now();
-  const result: unknown = await builder;
+  const raw: unknown = await builder;
+  const result = side === Side.Postgres ? renameKeys(raw, aggregateRenames(_statements)) : raw;
   const latencyMs = performance.now() - started;
   const translator = translatorOf(state);
   const shaped = shapeRead(method, result, translator, side, _single.pluck);
@@ -155,7 +156,13 @@ async function runRead(
         latencyMs,
         context,
         at,
-        runOnOther: async () => rowsOf(method, await replay(snapshot, other, core.knex[other])),
+        runOnOther: async () => {
+          const built = replay(snapshot, other, core.knex[other]);
+          const rows: unknown = await built;
+          const named =
+            other === Side.Postgres ? renameKeys(rows, aggregateRenames(internals(built)._statements)) : rows;
+          return rowsOf(method, named);
+        },
       };
       try {
         observer.observe(observation);

@@ -14,8 +14,8 @@ export function queryInterface(scope: Scope): DualWriteQueryInterface {
     select: (...args: unknown[]) => (createQuery(scope).select as (...a: unknown[]) => unknown)(...args),
     from: (...args: unknown[]) => (createQuery(scope).from as (...a: unknown[]) => unknown)(...args),
     raw: (sql: string, bindings?: unknown, options?: RawOptions) => createRaw(scope, sql, bindings, options),
-    transaction: <T>(callback: (trx: DualWriteTransaction) => Promise<T> | T) =>
-      runTransaction(scope, callback),
+    transaction: <T>(callback?: (trx: DualWriteTransaction) => Promise<T> | T) =>
+      callback ? runTransaction(scope, callback) : openTransaction(scope),
   });
   Object.defineProperty(db, 'fn', { get: () => scope.core.knex[side()].fn });
   return db;
@@ -62,5 +62,35 @@ async function runTransaction<T>(
     return result;
   } finally {
     leave();
+  }
+}
+
+/**
+ * `await db.transaction()` without a callback: the caller commits or rolls back. The write gate admits
+ * it until it completes, so a flip waits for it like for any other write.
+ */
+async function openTransaction(scope: Scope): Promise<DualWriteTransaction> {
+  const { core } = scope;
+  core.assertOpen();
+  if (scope.trx) {
+    const ktrx = await scope.trx.ktrx.transaction();
+    return transactionHandle({ ...scope, trx: { ...scope.trx, ktrx } });
+  }
+  const leave = await core.gate.enter();
+  try {
+    const plan = core.plan();
+    const capture = { captured: false };
+    const ktrx = await core.knex[plan.authoritative].transaction();
+    ktrx.executionPromise.then(
+      () => {
+        leave();
+        if (capture.captured) core.notify();
+      },
+      () => leave(),
+    );
+    return transactionHandle({ ...scope, trx: { side: plan.authoritative, plan, ktrx, capture } });
+  } catch (error) {
+    leave();
+    throw error;
   }
 }

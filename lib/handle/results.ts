@@ -1,5 +1,6 @@
 import type { Side } from '../stage/stage.js';
 import type { Row, RowTranslator } from '../translate/types.js';
+import type { BuilderStatement } from './knex-internals.js';
 
 /** A row in the app's shape; only the table's own columns are translated, aliases and aggregates pass. */
 export function appRow(row: Row, translator: RowTranslator | undefined, side: Side): Row {
@@ -35,4 +36,45 @@ export function shapeRead(
 export function rowsOf(method: string, result: unknown): Row[] {
   if (method === 'first') return isRow(result) ? [result] : [];
   return Array.isArray(result) ? result.filter(isRow) : [];
+}
+
+/**
+ * Unaliased aggregates come back under different names: MySQL names the column after the expression
+ * (`count(*)`, ``sum(`qty`)``), PostgreSQL after the function (`count`). Apps written for MySQL read
+ * MySQL's names, so PostgreSQL's are renamed. Returns pg name → MySQL name (empty when nothing to do).
+ */
+export function aggregateRenames(statements: readonly BuilderStatement[]): Map<string, string> {
+  const renames = new Map<string, string>();
+  const seen = new Map<string, number>();
+  for (const s of statements) {
+    if (s.grouping !== 'columns' || s.type !== 'aggregate') continue;
+    const method = (s as { method?: string }).method ?? '';
+    seen.set(method, (seen.get(method) ?? 0) + 1);
+    const value = s.value;
+    if ((s as { alias?: unknown }).alias !== undefined || typeof value !== 'string' || / as /i.test(value))
+      continue;
+    const expr =
+      value === '*'
+        ? '*'
+        : value
+            .split('.')
+            .map((p) => `\`${p}\``)
+            .join('.');
+    const distinct = (s as { aggregateDistinct?: boolean }).aggregateDistinct ? 'distinct ' : '';
+    renames.set(method, `${method}(${distinct}${expr})`);
+  }
+  // Two unaliased aggregates of one function collide on PostgreSQL already; leave those alone.
+  for (const [method, n] of seen) if (n > 1) renames.delete(method);
+  return renames;
+}
+
+export function renameKeys(result: unknown, renames: ReadonlyMap<string, string>): unknown {
+  if (renames.size === 0) return result;
+  const rename = (row: unknown): unknown => {
+    if (!isRow(row)) return row;
+    const out: Row = {};
+    for (const [k, v] of Object.entries(row)) out[renames.get(k) ?? k] = v;
+    return out;
+  };
+  return Array.isArray(result) ? result.map(rename) : rename(result);
 }

@@ -64,6 +64,8 @@ export interface DualWriteQueryInterface {
   ): Knex.Raw;
   fn: Knex.FunctionHelper;
   transaction<T>(callback: (trx: DualWriteTransaction) => Promise<T> | T): Promise<T>;
+  /** A transaction the caller completes with commit() or rollback(). */
+  transaction(): Promise<DualWriteTransaction>;
 }
 
 export interface DualWriteTransaction extends DualWriteQueryInterface {

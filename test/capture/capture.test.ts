@@ -102,6 +102,18 @@ describe.each(sides)('capture in %s (authoritative %s)', (stage, side) => {
     expect(await outboxKeys(knexOf(side), 'widgets')).toEqual([]);
   });
 
+  it('captures in a transaction the caller commits, and nothing from one it rolls back', async () => {
+    db = await openHandle(dbs, stage);
+    const trx = await db.transaction();
+    await trx('widgets').insert({ id: 11, name: 'kept' });
+    await trx.commit();
+    const dropped = await db.transaction();
+    await dropped('widgets').insert({ id: 12, name: 'dropped' });
+    await dropped.rollback();
+    expect(await knexOf(side)('widgets').pluck('id')).toEqual([11]);
+    expect(await outboxKeys(knexOf(side), 'widgets')).toEqual([[11]]);
+  });
+
   it('syncs the captured keys to the other database through the worker', async () => {
     db = await openHandle(dbs, stage, { syncWorker: true });
     const [id] = (await db('widgets').insert({ name: 'w', active: 0, qty: 3 })) as number[];
