@@ -133,8 +133,15 @@ function registerResource(app: FastifyInstance, resource: Resource): void {
     for (const field of resource.required) {
       if (body[field] === undefined || body[field] === null) throw new HttpError(400, `${field} is required`);
     }
-    const id = randomUUID();
-    await req.db(resource.table).insert({ id, ...toColumns(resource, body) });
+    let id: string;
+    if (resource.autoId) {
+      // knex's MySQL answer, which the dualwrite handle keeps on PostgreSQL: [insertId].
+      const [first] = (await req.db(resource.table).insert(toColumns(resource, body))) as unknown[];
+      id = String(first && typeof first === 'object' ? (first as { id: unknown }).id : first);
+    } else {
+      id = randomUUID();
+      await req.db(resource.table).insert({ id, ...toColumns(resource, body) });
+    }
     const row = await fetchOne(req.db, resource, id);
     reply.code(201);
     return present(resource, row ?? { id });

@@ -159,6 +159,10 @@ interface UserState {
   sessions: { id: string; status: string }[];
   orders: { id: string; completed: boolean }[];
   results: string[];
+  /** Availability slots this user created (auto-increment ids) and a counter that keeps its dates unique. */
+  availability: string[];
+  index: number;
+  slotSeq: number;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
@@ -226,6 +230,9 @@ export class TrafficGenerator {
         sessions: [],
         orders: [],
         results: [],
+        availability: [],
+        index: u,
+        slotSeq: 0,
       };
       this.loops.push(this.loop(state));
     }
@@ -347,7 +354,7 @@ export class TrafficGenerator {
 
   private async write(s: UserState): Promise<void> {
     const { rng } = s;
-    const op = rng.int(0, 9);
+    const op = rng.int(0, 10);
     if (op === 0 || s.patients.length === 0) return this.createPatient(s);
     const patient = rng.pick(s.patients);
     switch (op) {
@@ -465,9 +472,33 @@ export class TrafficGenerator {
         this.record('update', 'lab_orders', order.id, { status: 'completed' });
         return;
       }
+      case 9:
+        return this.availability(s);
       default:
         return this.createPatient(s);
     }
+  }
+
+  /** Clinician availability has an AUTO_INCREMENT key: ids come from whichever database is authoritative. */
+  private async availability(s: UserState): Promise<void> {
+    const { rng } = s;
+    if (s.availability.length > 3 && rng.chance(0.3)) {
+      const id = s.availability.splice(rng.int(0, s.availability.length - 1), 1)[0]!;
+      await this.call('DELETE', `/clinician-availability/${id}`);
+      this.record('delete', 'clinician_availability', id, {});
+      return;
+    }
+    // A date of its own per user and slot, so the (clinician, date, slot) unique key never collides.
+    const day = new Date(Date.UTC(2026, 0, 1) + (s.index * 5000 + s.slotSeq++) * 86_400_000);
+    const fields = {
+      clinician_id: rng.pick(this.world.clinicians),
+      date: day.toISOString().slice(0, 10),
+      time_slot: rng.pick(['09:00', '10:30', '13:00', '14:30', '16:00']),
+    };
+    const { json } = await this.call('POST', '/clinician-availability', fields);
+    const id = String((json as { id: number | string }).id);
+    s.availability.push(id);
+    this.record('create', 'clinician_availability', id, fields);
   }
 
   private async createPatient(s: UserState): Promise<void> {

@@ -92,6 +92,23 @@ describe('genascope API on plain knex', () => {
     expect(typeof user.json<{ is_active: unknown }>().is_active).toBe('boolean');
   });
 
+  it('creates rows with database-generated ids (AUTO_INCREMENT)', async () => {
+    const clinicianId = String(data.users.find((u) => u['role'] === 'clinician')!['id']);
+    const payload = { clinician_id: clinicianId, date: '2030-01-02', time_slot: '09:00' };
+    const first = await app.inject({ method: 'POST', url: '/clinician-availability', payload });
+    expect(first.statusCode).toBe(201);
+    const { id } = first.json<{ id: number }>();
+    expect(id).toBeGreaterThan(data.clinician_availability.length);
+    const again = await app.inject({ method: 'POST', url: '/clinician-availability', payload });
+    expect(again.statusCode).toBe(409);
+    const second = await app.inject({
+      method: 'POST',
+      url: '/clinician-availability',
+      payload: { ...payload, time_slot: '10:30' },
+    });
+    expect(second.json<{ id: number }>().id).toBeGreaterThan(id); // InnoDB may spend an id on the refused insert
+  });
+
   it('answers constraint violations with 409 and unknown fields with 400', async () => {
     const dup = await app.inject({
       method: 'POST',
