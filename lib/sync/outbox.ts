@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { isSafeNumber, parse as parseLossless } from 'lossless-json';
 import { META_TABLES } from '../meta/tables.js';
 import type { Side } from '../stage/stage.js';
 import type { KeyTuple } from '../translate/types.js';
@@ -27,6 +28,14 @@ export async function enqueueKeys(db: Knex, table: string, keys: readonly KeyTup
   }
 }
 
+/**
+ * Parses an outbox `pk`. Trigger capture writes integer keys as JSON numbers: a BIGINT beyond 2^53 is
+ * kept as its exact decimal string (the translator's canonicalKey turns it into the canonical form).
+ */
+export function parseKeyText(text: string): KeyTuple {
+  return parseLossless(text, null, (n: string) => (isSafeNumber(n) ? Number(n) : n)) as KeyTuple;
+}
+
 /** Claims up to `limit` due rows, oldest first, skipping rows other workers hold. Run inside `trx`. */
 export async function claimOutbox(trx: Knex.Transaction, side: Side, limit: number): Promise<OutboxRow[]> {
   const age =
@@ -48,7 +57,7 @@ export async function claimOutbox(trx: Knex.Transaction, side: Side, limit: numb
   return rows.map((r) => ({
     id: String(r.id),
     table: r.table_name,
-    key: JSON.parse(r.pk) as KeyTuple,
+    key: parseKeyText(r.pk),
     attempts: Number(r.attempts),
     ageMs: Math.max(0, Number(r.age_ms)),
   }));

@@ -74,6 +74,21 @@ describe('SyncWorker', () => {
     }
   });
 
+  it('syncs a BIGINT key beyond 2^53 captured as a JSON number (as trigger capture writes it)', async () => {
+    const w = worker();
+    try {
+      await dbs.mysql.transaction(async (trx) => {
+        await trx.raw('INSERT INTO big (id, v) VALUES (9007199254740993, 1)');
+        await trx(META_TABLES.outbox).insert({ table_name: 'big', pk: '[9007199254740993]' });
+      });
+      w.notify();
+      await w.drain({ timeoutMs: 10_000 });
+      expect(await dbs.pg('big').select('*')).toEqual([{ id: '9007199254740993', v: 1 }]);
+    } finally {
+      await w.close();
+    }
+  });
+
   it('retries a failing key with backoff and quarantines it after maxAttempts; other keys keep flowing', async () => {
     // PostgreSQL refuses what MySQL accepts: a data error that no translator catches.
     await dbs.pg.raw(`ALTER TABLE pairs ADD CONSTRAINT pairs_v_small CHECK (v < 1000)`);

@@ -24,6 +24,8 @@ export async function createSyncTables(dbs: TestDatabases): Promise<TranslatorSe
   await dbs.pg.raw(
     `CREATE TABLE pairs (a integer NOT NULL, b varchar(20) NOT NULL, v integer NOT NULL, PRIMARY KEY (a, b))`,
   );
+  await dbs.mysql.raw(`CREATE TABLE big (id BIGINT NOT NULL PRIMARY KEY, v INT NOT NULL)`);
+  await dbs.pg.raw(`CREATE TABLE big (id bigint PRIMARY KEY, v integer NOT NULL)`);
   // `seen` records the MySQL session flag the syncer sets, through a trigger.
   await dbs.mysql.raw(`CREATE TABLE flag_probe (id INT PRIMARY KEY, seen INT NULL)`);
   await dbs.mysql.raw(
