@@ -124,8 +124,10 @@ function verificationSection(s: ReportSummary): string {
       return `<tr><td>${escapeHtml(t.table)}</td><td class="n">${t.rowsCompared}</td><td class="n">${t.missing}</td><td class="n">${t.extra}</td><td class="n">${t.different}</td><td class="n">${orphans}</td><td>${t.repair ? `${t.repair.synced} synced, ${t.repair.remaining} left` : '—'}</td><td class="${bad ? 'bad' : 'ok'}">${bad ? 'differs' : 'equal'}</td></tr>`;
     })
     .join('');
+  const examples = v.tables.flatMap((t) => t.examples.slice(0, 5));
   return `<section id="verification"><h2>Last verification</h2><p>${escapeHtml(v.at)} · stage ${escapeHtml(v.stage)} · <b class="${v.clean ? 'ok' : 'bad'}">${v.clean ? 'clean' : 'differences found'}</b> · ${(v.durationMs / 1000).toFixed(1)} s</p>
-<table><tr><th>Table</th><th>Rows compared</th><th>Missing</th><th>Extra</th><th>Different</th><th>FK orphans</th><th>Repair</th><th></th></tr>${rows}</table></section>`;
+<table><tr><th>Table</th><th>Rows compared</th><th>Missing</th><th>Extra</th><th>Different</th><th>FK orphans</th><th>Repair</th><th></th></tr>${rows}</table>
+${examples.length ? `<h3>Differing rows (first 5 per table)</h3>${examples.map(example).join('')}` : ''}</section>`;
 }
 
 /** A self-contained HTML page (inline CSS and SVG, no script, nothing fetched) of a report summary. */

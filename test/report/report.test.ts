@@ -85,7 +85,24 @@ describe('dualwrite report', () => {
           truncated: false,
           resumed: false,
           repair: null,
-          examples: [],
+          examples: [
+            toRecord(createRedactor(config), {
+              source: 'verify',
+              table: 'visits',
+              diff: {
+                kind: DiffKind.Missing,
+                key: [77],
+                columns: [],
+                authoritative: { id: 77, reason: 'annual check' },
+                other: null,
+              },
+              authSide: 'mysql',
+              fingerprint: null,
+              shape: null,
+              context: null,
+              rechecked: false,
+            }),
+          ],
           durationMs: 900,
         },
       ],
@@ -142,6 +159,8 @@ describe('dualwrite report', () => {
       const verification = await page.locator('#verification').innerText();
       expect(verification).toContain('visits');
       expect(verification).toContain('differences found');
+      expect(verification).toContain('annual check');
+      expect(verification).toContain('(no row)');
       expect(await page.locator('#over-time svg rect').count()).toBeGreaterThan(0);
       expect(requests.every((u) => u.startsWith('file:'))).toBe(true);
     } finally {
