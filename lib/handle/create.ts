@@ -2,9 +2,7 @@ import type { Knex } from 'knex';
 import { loadConfig } from '../config/load.js';
 import type { DualWriteConfig, DualWriteConfigInput } from '../config/schema.js';
 import { ConfigWatcher } from '../config/watch.js';
-import { createMysqlKnex } from '../dialect/mysql/connection.js';
 import { introspectMysql } from '../dialect/mysql/introspect.js';
-import { createPostgresKnex } from '../dialect/postgres/connection.js';
 import { introspectPostgres } from '../dialect/postgres/introspect.js';
 import { DualWriteError, ErrorCode } from '../errors.js';
 import { DualWriteEvents } from '../observe/events.js';
@@ -19,6 +17,7 @@ import { buildTranslators } from '../translate/build.js';
 import type { TranslatorSet } from '../translate/types.js';
 import { WriteGate } from './gate.js';
 import { queryInterface } from './handle.js';
+import { createPools } from './pools.js';
 import { readStatus } from './status.js';
 import type { HandleCore, OutboxWorkerLike, Scope } from './scope.js';
 import type { DualWriteControl, DualWriteDb, DualWriteStatus } from './types.js';
@@ -74,10 +73,8 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
     config = loadConfig({ overrides: options.config, env });
   }
 
-  const knex: Record<Side, Knex> = {
-    mysql: createMysqlKnex({ url: config.mysql.url, pool: { max: config.mysql.poolMax } }),
-    postgres: createPostgresKnex({ url: config.postgres.url, pool: { max: config.postgres.poolMax } }),
-  };
+  const urls = { mysql: config.mysql.url, postgres: config.postgres.url };
+  const knex = createPools(urls, { mysql: config.mysql.poolMax, postgres: config.postgres.poolMax }, logger);
   let translators: TranslatorSet;
   try {
     translators =
@@ -108,11 +105,8 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
   if (options.syncWorker === undefined || options.syncWorker === true) {
     // The worker gets pools of its own: its claim transactions never take the app's connections,
     // and an unreachable secondary never queues app statements behind sync attempts.
-    const size = { max: config.sync.concurrency * 2 + 1 };
-    const wk: Record<Side, Knex> = {
-      mysql: createMysqlKnex({ url: config.mysql.url, pool: size }),
-      postgres: createPostgresKnex({ url: config.postgres.url, pool: size }),
-    };
+    const size = config.sync.concurrency * 2 + 1;
+    const wk = createPools(urls, { mysql: size, postgres: size }, logger);
     workerKnex = wk;
     worker = new SyncWorker({
       mysql: wk.mysql,

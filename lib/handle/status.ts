@@ -27,9 +27,13 @@ export async function readStatus(src: StatusSources): Promise<DualWriteStatus> {
   const [agg] = (await knex[plan.authoritative](META_TABLES.outbox)
     .count({ n: '*' })
     .min({ oldest: 'created_at' })) as { n: string | number; oldest: unknown }[];
-  const [q] = (await knex.postgres(META_TABLES.quarantine).whereNull('resolved_at').count({ n: '*' })) as {
-    n: string | number;
-  }[];
+  // Quarantine lives in PostgreSQL: while it is unreachable the count is unknown (null), not an error.
+  const quarantined = await knex
+    .postgres(META_TABLES.quarantine)
+    .whereNull('resolved_at')
+    .count({ n: '*' })
+    .then((rows) => Number((rows[0] as { n?: string | number } | undefined)?.n ?? 0))
+    .catch(() => null);
   const oldest = parseDbTime(agg?.oldest);
   const breaker = (side: Side): string => src.breakerState?.(side) ?? 'n/a';
   return {
@@ -38,6 +42,6 @@ export async function readStatus(src: StatusSources): Promise<DualWriteStatus> {
     backlog: Number(agg?.n ?? 0),
     lagMs: oldest === undefined ? 0 : Math.max(0, Date.now() - oldest),
     breaker: { mysql: breaker(Side.Mysql), postgres: breaker(Side.Postgres) },
-    quarantined: Number(q?.n ?? 0),
+    quarantined,
   };
 }

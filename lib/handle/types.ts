@@ -19,8 +19,8 @@ export interface DualWriteStatus {
   lagMs: number;
   /** Breaker in front of each side, as the sync worker reports it ('n/a' without a worker). */
   breaker: Record<Side, string>;
-  /** Open quarantine entries. */
-  quarantined: number;
+  /** Open quarantine entries; null while PostgreSQL (where they are kept) is unreachable. */
+  quarantined: number | null;
 }
 
 /** Control surface of a handle: stage, flips, status, events, metrics, the sync worker. */

@@ -1,0 +1,32 @@
+import knexFactory, { type Knex } from 'knex';
+import { mysqlKnexConfig } from '../dialect/mysql/connection.js';
+import { postgresKnexConfig } from '../dialect/postgres/connection.js';
+import type { Logger } from '../observe/logger.js';
+import type { Side } from '../stage/stage.js';
+
+/** knex's own warnings (dropped connections during an outage...) go to the injected logger, not the console. */
+function knexLog(logger: Logger): Knex.Config['log'] {
+  const log = logger.child({ component: 'knex' });
+  return {
+    warn: (message: unknown) => log.warn({ detail: String(message) }, 'knex warning'),
+    error: (message: unknown) => log.error({ detail: String(message) }, 'knex error'),
+    deprecate: (method: string, alternative: string) => log.warn({ method, alternative }, 'knex deprecation'),
+    debug: (message: unknown) => log.debug({ detail: String(message) }, 'knex debug'),
+  };
+}
+
+/** A pool on each database with dualwrite's driver settings (reference §3). */
+export function createPools(
+  urls: Readonly<Record<Side, string>>,
+  max: Readonly<Record<Side, number>>,
+  logger: Logger,
+): Record<Side, Knex> {
+  const log = knexLog(logger);
+  return {
+    mysql: knexFactory({ ...mysqlKnexConfig({ url: urls.mysql, pool: { max: max.mysql } }), log }),
+    postgres: knexFactory({
+      ...postgresKnexConfig({ url: urls.postgres, pool: { max: max.postgres } }),
+      log,
+    }),
+  };
+}
