@@ -21,7 +21,7 @@ export { initMetaTables } from './meta/init.js';
 export { META_TABLES, LOCK_BUCKETS, isMetaTable } from './meta/tables.js';
 export { KeySyncer, type KeySyncerOptions } from './sync/syncer.js';
 export { QuarantineStore, type QuarantineEntry, type QuarantineRecord } from './sync/quarantine.js';
-export { lockBucket, keyText } from './sync/buckets.js';
+export { lockBucket, keyText, parseKeyText } from './sync/buckets.js';
 export { DualWriteEvents, type DualWriteEventMap, type DualWriteEventName } from './observe/events.js';
 export { createMetrics, BreakerStateValue, type DualWriteMetrics } from './observe/metrics.js';
 export { backfill, assertBackfilled, BACKFILL_DEFAULTS } from './backfill/backfill.js';

@@ -1,9 +1,8 @@
 import type { Knex } from 'knex';
-import { isSafeNumber, parse as parseLossless } from 'lossless-json';
 import { META_TABLES } from '../meta/tables.js';
 import type { Side } from '../stage/stage.js';
 import type { KeyTuple } from '../translate/types.js';
-import { keyText } from './buckets.js';
+import { keyText, parseKeyText } from './buckets.js';
 import { chunks } from './sql.js';
 
 const OUTBOX = META_TABLES.outbox;
@@ -26,14 +25,6 @@ export async function enqueueKeys(db: Knex, table: string, keys: readonly KeyTup
   for (const part of chunks(keys, 1000)) {
     await db(OUTBOX).insert(part.map((k) => ({ table_name: table, pk: keyText(k) })));
   }
-}
-
-/**
- * Parses an outbox `pk`. Trigger capture writes integer keys as JSON numbers: a BIGINT beyond 2^53 is
- * kept as its exact decimal string (the translator's canonicalKey turns it into the canonical form).
- */
-export function parseKeyText(text: string): KeyTuple {
-  return parseLossless(text, null, (n: string) => (isSafeNumber(n) ? Number(n) : n)) as KeyTuple;
 }
 
 /** Claims up to `limit` due rows, oldest first, skipping rows other workers hold. Run inside `trx`. */

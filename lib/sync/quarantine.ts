@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { META_TABLES } from '../meta/tables.js';
 import type { KeyTuple } from '../translate/types.js';
-import { keyText } from './buckets.js';
+import { keyText, parseKeyText } from './buckets.js';
 import { chunks } from './sql.js';
 
 /** A key whose current image cannot be written to the target, and why. */
@@ -78,7 +78,7 @@ export class QuarantineStore {
     return rows.map((r) => ({
       id: Number(r.id),
       table: r.table_name,
-      key: JSON.parse(r.pk) as KeyTuple,
+      key: parseKeyText(r.pk),
       direction: r.direction,
       code: r.code,
       ...(r.column_name === null ? {} : { column: r.column_name }),
