@@ -1,11 +1,13 @@
 // Backfill benchmark on Genascope-shaped data: generate in MariaDB, convert the schema, backfill into
 // PostgreSQL with keys, indexes and foreign keys in place while a light app write load runs (outbox +
 // sync worker), then run pgloader on the same data into a separate database when it is installed.
-// Usage: npm run bench -- backfill [--rows 1000000] [--batch 5000] [--concurrency 2] [--pipeline 3] [--write-rate 50] [--no-pgloader]
+// Usage: npm run bench -- backfill [--rows 1000000] [--batch 5000] [--concurrency 2] [--pipeline 1] [--lanes 2] [--write-rate 50] [--no-pgloader]
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Table from 'cli-table3';
 import { backfill } from '../lib/backfill/backfill.js';
 import { rowsOf } from '../lib/backfill/keys.js';
@@ -13,6 +15,8 @@ import { introspectMysql } from '../lib/dialect/mysql/introspect.js';
 import { introspectPostgres } from '../lib/dialect/postgres/introspect.js';
 import { withDatabase } from '../lib/dialect/urls.js';
 import { initMetaTables } from '../lib/meta/init.js';
+import { isMetaTable } from '../lib/meta/tables.js';
+import { createPostgresKnex } from '../lib/dialect/postgres/connection.js';
 import { applySchema, convertDatabase } from '../lib/schema/apply.js';
 import { enqueueKeys } from '../lib/sync/outbox.js';
 import { KeySyncer } from '../lib/sync/syncer.js';
@@ -29,7 +33,8 @@ function arg(name: string, fallback: number): number {
 const answers = arg('rows', 1_000_000);
 const batchSize = arg('batch', 5000);
 const concurrency = arg('concurrency', 2);
-const pipeline = arg('pipeline', 3);
+const pipeline = arg('pipeline', 1);
+const lanes = arg('lanes', 2);
 const writeRate = arg('write-rate', 50);
 const withPgloader = !process.argv.includes('--no-pgloader') && existsSync('/usr/bin/pgloader');
 
@@ -114,6 +119,7 @@ try {
     batchSize,
     concurrency,
     pipeline,
+    lanes,
     onEvent: (e) => {
       if (e.type === 'tableDone')
         console.error(`  ${e.table}: ${e.rowsDone} rows in ${(e.durationMs / 1000).toFixed(1)} s`);
@@ -134,8 +140,10 @@ try {
 
   // 4. Check: equal counts on every table, and every key the app touched plus a sample equal row for row.
   let countMismatches = 0;
+  let sourceRowsNow = 0;
   for (const t of mysqlSchema.tables) {
     const [m] = rowsOf(await dbs.mysql.raw('SELECT COUNT(*) AS n FROM ??', [t.name]));
+    if (!isMetaTable(t.name)) sourceRowsNow += Number(m?.['n']);
     const [p] = rowsOf(await dbs.pg.raw('SELECT COUNT(*) AS n FROM ??', [t.name]));
     if (Number(m?.['n']) !== Number(p?.['n'])) countMismatches++;
   }
@@ -158,21 +166,38 @@ try {
   if (withPgloader) {
     await dbs.pg.raw(`DROP DATABASE IF EXISTS "${pgloaderDb}"`);
     await dbs.pg.raw(`CREATE DATABASE "${pgloaderDb}"`);
+    // Our own tables (outbox, locks...) are not part of the data.
+    const loadFile = join(tmpdir(), `${pgloaderDb}.load`);
+    await writeFile(
+      loadFile,
+      `LOAD DATABASE FROM ${dbs.mysqlUrl} INTO ${withDatabase(dbs.pgUrl, pgloaderDb).replace(/^postgres:/, 'postgresql:')}
+       EXCLUDING TABLE NAMES MATCHING ~/^dualwrite_/;\n`,
+    );
     const t0 = performance.now();
-    const out = await run('/usr/bin/time', [
-      '-v',
-      'pgloader',
-      dbs.mysqlUrl,
-      withDatabase(dbs.pgUrl, pgloaderDb).replace(/^postgres:/, 'postgresql:'),
-    ]);
+    const out = await run('/usr/bin/time', ['-v', 'pgloader', loadFile]);
     const seconds = (performance.now() - t0) / 1000;
     if (out.code !== 0) throw new Error(`pgloader failed: ${out.stderr.slice(-2000)}`);
+    // pgloader can exit 0 having loaded nothing: count what arrived.
+    const pgl = createPostgresKnex({ url: withDatabase(dbs.pgUrl, pgloaderDb), pool: { max: 1 } });
+    let loaded = 0;
+    try {
+      for (const t of mysqlSchema.tables) {
+        if (isMetaTable(t.name)) continue;
+        loaded += Number(
+          rowsOf(await pgl.raw(`SELECT COUNT(*) AS n FROM ${dbs.name}."${t.name}"`))[0]?.['n'],
+        );
+      }
+    } finally {
+      await pgl.destroy();
+    }
+    if (loaded !== sourceRowsNow)
+      throw new Error(`pgloader loaded ${loaded} of ${sourceRowsNow} rows:\n${out.stdout.slice(-3000)}`);
     const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(out.stderr);
     results['pgloader_seconds'] = Number(seconds.toFixed(1));
-    results['pgloader_rows_per_s'] = Math.round(gen.total / seconds);
+    results['pgloader_rows_per_s'] = Math.round(loaded / seconds);
     results['pgloader_peak_rss_mb'] = rss ? Math.round(Number(rss[1]) / 1024) : 'n/a';
     results['ratio_vs_pgloader'] = Number(
-      ((results['rows_per_s'] as number) / (gen.total / seconds)).toFixed(2),
+      ((results['rows_per_s'] as number) / (loaded / seconds)).toFixed(2),
     );
   }
 } finally {
@@ -180,24 +205,26 @@ try {
   await dropDatabases(dbs);
 }
 
-function run(cmd: string, args: string[]): Promise<{ code: number | null; stderr: string }> {
+function run(cmd: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
     let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stderr }));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
 
 const table = new Table({ head: ['metric', 'value'] });
 for (const [k, v] of Object.entries(results)) table.push([k, String(v)]);
 console.log(
-  `backfill bench: ${answers} chat_answers (${results['source_rows']} rows), batch ${batchSize}, concurrency ${concurrency}, pipeline ${pipeline}, ${writeRate} app writes/s`,
+  `backfill bench: ${answers} chat_answers (${results['source_rows']} rows), batch ${batchSize}, concurrency ${concurrency}, pipeline ${pipeline}, lanes ${lanes}, ${writeRate} app writes/s`,
 );
 console.log(table.toString());
 await mkdir('bench-results', { recursive: true });
 await writeFile(
   'bench-results/backfill.json',
-  `${JSON.stringify({ bench: 'backfill', at: new Date().toISOString(), params: { rows: answers, batchSize, concurrency, pipeline, writeRate, pgloader: withPgloader }, results }, null, 2)}\n`,
+  `${JSON.stringify({ bench: 'backfill', at: new Date().toISOString(), params: { rows: answers, batchSize, concurrency, pipeline, lanes, writeRate, pgloader: withPgloader }, results }, null, 2)}\n`,
 );

@@ -23,6 +23,7 @@ export const BACKFILL_DEFAULTS = {
   batchSize: 2000,
   concurrency: 2,
   pipeline: 1,
+  lanes: 2,
   maxRowsPerSecond: 0,
   slowBatchMs: 5000,
 } as const;
@@ -52,6 +53,7 @@ export async function backfill(options: BackfillOptions): Promise<BackfillResult
   const batchSize = positiveInt('batchSize', options.batchSize, BACKFILL_DEFAULTS.batchSize);
   const concurrency = positiveInt('concurrency', options.concurrency, BACKFILL_DEFAULTS.concurrency);
   const pipeline = positiveInt('pipeline', options.pipeline, BACKFILL_DEFAULTS.pipeline);
+  const lanes = positiveInt('lanes', options.lanes, BACKFILL_DEFAULTS.lanes);
   const maxRowsPerSecond = positiveInt('maxRowsPerSecond', options.maxRowsPerSecond, 0, 0);
   const slowBatchMs = positiveInt('slowBatchMs', options.slowBatchMs, BACKFILL_DEFAULTS.slowBatchMs);
   const logger = (options.logger ?? createSilentLogger()).child({ component: 'backfill' });
@@ -66,7 +68,9 @@ export async function backfill(options: BackfillOptions): Promise<BackfillResult
   const source = from === 'mysql' ? options.mysql : options.postgres;
   const target = from === 'mysql' ? options.postgres : options.mysql;
   const store = new CheckpointStore(options.postgres);
-  const owned = options.syncer ? null : await ownSyncer(options, target, to, concurrency * pipeline, logger);
+  const owned = options.syncer
+    ? null
+    : await ownSyncer(options, target, to, concurrency * pipeline * lanes, logger);
   const syncer = options.syncer ?? owned!.syncer;
   try {
     return await run();
@@ -147,6 +151,7 @@ export async function backfill(options: BackfillOptions): Promise<BackfillResult
         bucket,
         batchSize,
         pipeline,
+        lanes,
         slowBatchMs,
         logger: logger.child({ table }),
         emit,

@@ -2,7 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { Side } from '../stage/stage.js';
-import type { Syncer } from '../sync/types.js';
+import { lockBucket } from '../sync/buckets.js';
+import type { Syncer, SyncResult } from '../sync/types.js';
 import type { KeyTuple, RowTranslator } from '../translate/types.js';
 import {
   BackfillPhase,
@@ -28,6 +29,8 @@ export interface TableRun {
   batchSize: number;
   /** Batches of this table in flight at once. */
   pipeline: number;
+  /** Concurrent syncs per batch, on disjoint lock buckets. */
+  lanes: number;
   slowBatchMs: number;
   logger: Logger;
   emit: (event: BackfillEvent) => void;
@@ -105,8 +108,7 @@ export async function copyPhase(
     const segment: Segment = { from, to: keys[keys.length - 1]!, rows: keys.length, done: false };
     segments.push(segment);
     const t0 = performance.now();
-    const task = run.syncer
-      .sync(run.table, canonical(run, keys, run.from), run.from)
+    const task = syncInLanes(run, canonical(run, keys, run.from))
       .then(async (result) => {
         const latencyMs = pageMs + performance.now() - t0;
         segment.done = true;
@@ -224,7 +226,7 @@ export async function targetOnlyPhase(
     const missing = keys.filter((k) => !present.has(keyId(k)));
     if (missing.length > 0) {
       await run.bucket.take(missing.length, run.signal);
-      const result = await run.syncer.sync(run.table, missing, run.from);
+      const result = await syncInLanes(run, missing);
       cp.deleted += result.deleted;
       progress.deleted += result.deleted;
       cp.quarantined += result.quarantined.length;
@@ -244,6 +246,26 @@ export async function targetOnlyPhase(
       rate: progress.rows / Math.max(0.001, (performance.now() - started) / 1000),
     });
   }
+}
+
+/**
+ * Syncs a batch as `run.lanes` concurrent syncs whose keys fall in disjoint sets of lock buckets
+ * (bucket mod lanes), so they never wait for each other's bucket locks: a large batch holds most of
+ * the buckets, and batches of the same table would otherwise run one after the other.
+ */
+async function syncInLanes(run: TableRun, keys: KeyTuple[]): Promise<SyncResult> {
+  if (run.lanes <= 1) return run.syncer.sync(run.table, keys, run.from);
+  const groups: KeyTuple[][] = Array.from({ length: run.lanes }, () => []);
+  for (const key of keys) groups[lockBucket(run.table, key) % run.lanes]!.push(key);
+  const results = await Promise.all(
+    groups.filter((g) => g.length > 0).map((g) => run.syncer.sync(run.table, g, run.from)),
+  );
+  return {
+    table: run.table,
+    upserted: results.reduce((n, r) => n + r.upserted, 0),
+    deleted: results.reduce((n, r) => n + r.deleted, 0),
+    quarantined: results.flatMap((r) => r.quarantined),
+  };
 }
 
 function canonical(run: TableRun, keys: readonly RawKey[], side: Side): KeyTuple[] {

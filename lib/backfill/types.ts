@@ -41,6 +41,12 @@ export interface BackfillOptions {
    * read, the target write and this process's work. @default 1
    */
   pipeline?: number;
+  /**
+   * Each batch is synced as this many concurrent syncs over disjoint sets of lock buckets (bucket mod
+   * lanes), so they do not queue on each other's bucket locks; the checkpoint still moves per batch.
+   * @default 2
+   */
+  lanes?: number;
   /** Tables copied at once. @default 2 */
   concurrency?: number;
   /** Rows per second over all tables; 0 means no limit. @default 0 */

@@ -26,7 +26,9 @@ export function convertDefault(col: ColumnSchema, pgType: string): DefaultConver
   const raw = col.defaultValue?.replace(/^\((.*)\)$/s, '$1') ?? null;
   if (raw === null || col.autoIncrement) return { expression: null };
   if (/^(curdate|current_date)(\(\))?$/i.test(raw)) {
-    return { expression: pgType === 'date' ? "((CURRENT_TIMESTAMP AT TIME ZONE 'UTC')::date)" : 'CURRENT_DATE' };
+    return {
+      expression: pgType === 'date' ? "((CURRENT_TIMESTAMP AT TIME ZONE 'UTC')::date)" : 'CURRENT_DATE',
+    };
   }
   if (/^uuid\(\)$/i.test(raw) && pgType !== 'uuid') return { expression: 'gen_random_uuid()::text' };
   const literal = unquote(raw);

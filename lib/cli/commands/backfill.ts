@@ -19,6 +19,7 @@ interface BackfillCliOptions extends GlobalOptions {
   batch?: string;
   concurrency?: string;
   pipeline?: string;
+  lanes?: string;
   maxRowsPerSecond?: string;
   from?: string;
   restart?: boolean;
@@ -75,6 +76,7 @@ export function registerBackfill(program: Command): void {
           batchSize: intOption('batch', options.batch, 1),
           concurrency: intOption('concurrency', options.concurrency, 1),
           pipeline: intOption('pipeline', options.pipeline, 1),
+          lanes: intOption('lanes', options.lanes, 1),
           maxRowsPerSecond: intOption('max-rows-per-second', options.maxRowsPerSecond, 0),
           from: options.from as Side | undefined,
           restart: options.restart ?? false,
