@@ -23,6 +23,8 @@ export function mysqlTypeCast(field: TypeCastField, next: () => unknown): unknow
     const s = field.string();
     return s === null ? null : s !== '0';
   }
+  // Raw geometry bytes (SRID + WKB) stay exact; the translators parse them where needed.
+  if (field.type === 'GEOMETRY') return field.buffer();
   if (field.type === 'BIT' && field.length === 1) {
     const b = field.buffer();
     return b === null ? null : b[0] !== 0;
