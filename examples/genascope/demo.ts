@@ -1,8 +1,10 @@
 // `npm run demo`: from nothing to a finished MySQL → PostgreSQL migration of the Genascope example,
 // narrated step by step. See `npm run demo -- --help`.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { isDeepStrictEqual } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { isDeepStrictEqual, promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import type { Knex } from 'knex';
 import {
@@ -37,6 +39,31 @@ import { createMysqlSchema } from './schema.js';
 import { generateSeed, insertSeed, type SeedData } from './seed.js';
 import { GENASCOPE_TABLES } from './tables.js';
 import { findLostWrites, TrafficGenerator, worldFromSeed } from './traffic.js';
+
+const execFileAsync = promisify(execFile);
+const BIN = fileURLToPath(new URL('../../bin/dualwrite.js', import.meta.url));
+
+/** Runs `dualwrite stage <target> --config <file> --json`, as an operator would. */
+async function runStageCommand(
+  target: Stage,
+  configFile: string,
+): Promise<{ from: string; to: string; refused: boolean; reasons: string[] }> {
+  // The file is the whole truth here: overrides from the environment would point elsewhere.
+  const env = { ...process.env };
+  for (const name of ['DUALWRITE_STAGE', 'MYSQL_URL', 'PG_URL']) delete env[name];
+  const { stdout } = await execFileAsync(
+    process.execPath,
+    [BIN, 'stage', target, '--config', configFile, '--json'],
+    {
+      env,
+    },
+  ).catch((error: { stdout?: string; message: string }) => {
+    // Exit 1 is a refused flip, still answered in JSON.
+    if (error.stdout) return { stdout: error.stdout };
+    throw error;
+  });
+  return JSON.parse(stdout) as { from: string; to: string; refused: boolean; reasons: string[] };
+}
 
 /** The migration itself found a problem (differences, a lost write, a refused flip): exit 1, not 2. */
 class DemoProblem extends Error {}
@@ -350,9 +377,9 @@ class Demo {
     this.n.begin(
       'Roll back to MySQL',
       'shadow',
-      'The rollback drill: MySQL authoritative again. Every write acknowledged on PostgreSQL must be in MySQL.',
+      'The rollback drill, run as an operator would with `dualwrite stage`: MySQL authoritative again. Every write acknowledged on PostgreSQL must be in MySQL.',
     );
-    const move = await this.moveTo('shadow');
+    const move = await this.moveTo('shadow', 'cli');
     const acknowledged = this.traffic!.ledger.length;
     const found = await findLostWrites(this.mysql!, this.traffic!.ledger.slice(0, acknowledged));
     // Traffic goes on: a row a later write touched (possibly in flight during the check) is not evidence.
@@ -411,7 +438,7 @@ class Demo {
   }
 
   /** Edits the stage in the config file and waits until the running handle serves it. */
-  private async moveTo(target: Stage): Promise<StageMove> {
+  private async moveTo(target: Stage, via: 'edit' | 'cli' = 'edit'): Promise<StageMove> {
     const handle = this.handle!;
     const from = handle.dualwrite.stage;
     const problems = this.log!.problems.length;
@@ -421,8 +448,16 @@ class Demo {
     // queue is let empty first.
     if (planFor(from).authoritative !== planFor(target).authoritative) await this.shadow!.onIdle();
     const t0 = Date.now();
-    this.config.setStage(target);
-    this.n.say(`edited ${this.config.path}: stage ${from} → ${target}`);
+    if (via === 'cli') {
+      this.n.say(`$ dualwrite stage ${target} --config ${this.config.path}`);
+      const answer = await runStageCommand(target, this.config.path);
+      if (answer.refused)
+        throw new DemoProblem(`dualwrite stage ${target} refused: ${answer.reasons.join('; ')}`);
+      this.n.say(`  stage ${answer.from} → ${answer.to} written to the config file`);
+    } else {
+      this.config.setStage(target);
+      this.n.say(`edited ${this.config.path}: stage ${from} → ${target}`);
+    }
     while (handle.dualwrite.stage !== target) {
       if (Date.now() - t0 > 30_000) {
         const why = this.log!.since(problems).join(' | ') || 'no reason logged';
