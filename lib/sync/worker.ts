@@ -77,6 +77,8 @@ export class SyncWorker {
   #backlogHigh = false;
   /** Unreachable-target failures in a row, per target side; reset by any success. */
   #unreachableRun: Record<Side, number> = { mysql: 0, postgres: 0 };
+  /** The last claim transaction failed (source unreachable?): further failures log at debug. */
+  #sourceFailing = false;
   #lagRing: number[] = [];
   #lagNext = 0;
   #lastLagMs = 0;
@@ -266,9 +268,13 @@ export class SyncWorker {
           },
           { isolationLevel: 'read committed' },
         );
+        this.#sourceFailing = false;
       } catch (error) {
         claimed = 0;
-        this.#log.warn({ err: error, side: from }, 'outbox batch failed; rows stay for a later attempt');
+        // Once per failure streak at warn: an unreachable source would otherwise log every poll.
+        const level = this.#sourceFailing ? 'debug' : 'warn';
+        this.#sourceFailing = true;
+        this.#log[level]({ err: error, side: from }, 'outbox batch failed; rows stay for a later attempt');
       }
     }
     if (claimed >= this.#cfg.batchSize) this.#kick(true);

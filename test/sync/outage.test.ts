@@ -1,5 +1,6 @@
 import knexFactory, { type Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mysqlKnexConfig } from '../../lib/dialect/mysql/connection.js';
 import { postgresKnexConfig } from '../../lib/dialect/postgres/connection.js';
 import { DualWriteEvents } from '../../lib/observe/events.js';
 import { createMetrics } from '../../lib/observe/metrics.js';
@@ -125,5 +126,38 @@ describe('closing during an outage', () => {
       await next.close();
     }
     expect(await rowsOf(dbs.pg, 'items')).toEqual(await rowsOf(dbs.mysql, 'items'));
+  });
+});
+
+describe('authoritative (source) outage', () => {
+  it('the worker survives an unreachable outbox and drains it once MySQL is back', async () => {
+    const mysqlProxy = await startTcpProxy(Number(new URL(dbs.mysqlUrl).port));
+    const mysqlViaProxy = knexFactory({
+      ...mysqlKnexConfig({ url: mysqlProxy.url(dbs.mysqlUrl) }),
+      acquireConnectionTimeout: 2000,
+      log: { warn() {}, error() {}, debug() {}, deprecate() {} },
+    });
+    const worker = new SyncWorker({
+      mysql: mysqlViaProxy,
+      pg: dbs.pg,
+      syncer: new KeySyncer({ mysql: mysqlViaProxy, pg: dbs.pg, translators }),
+      authoritative: () => 'mysql',
+      sync: { pollIntervalMs: 30 },
+    });
+    try {
+      mysqlProxy.setMode('reset');
+      const rand = prng(14);
+      for (let i = 0; i < 30; i++) await randomItemWrite(dbs.mysql, rand, 80); // direct, not via the proxy
+      await new Promise((r) => setTimeout(r, 500)); // polls fail meanwhile
+      expect(await outboxBacklog(dbs.mysql)).toBeGreaterThanOrEqual(30);
+      mysqlProxy.setMode('up');
+      await worker.drain({ timeoutMs: 20_000 });
+      expect(await rowsOf(dbs.pg, 'items')).toEqual(await rowsOf(dbs.mysql, 'items'));
+    } finally {
+      mysqlProxy.setMode('up');
+      await worker.close();
+      await mysqlViaProxy.destroy();
+      await mysqlProxy.close();
+    }
   });
 });
