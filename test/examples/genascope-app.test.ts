@@ -4,7 +4,12 @@ import { buildApp } from '../../examples/genascope/app.js';
 import { createMysqlSchema } from '../../examples/genascope/schema.js';
 import { generateSeed, insertSeed, seedCounts, type SeedData } from '../../examples/genascope/seed.js';
 import { GENASCOPE_TABLES } from '../../examples/genascope/tables.js';
-import { findLostWrites, TrafficGenerator, worldFromSeed } from '../../examples/genascope/traffic.js';
+import {
+  expectations,
+  findLostWrites,
+  TrafficGenerator,
+  worldFromSeed,
+} from '../../examples/genascope/traffic.js';
 import { useFreshDatabases } from '../support/databases.js';
 
 const dbs = useFreshDatabases('dwexapp');
@@ -38,6 +43,22 @@ describe('genascope seed', () => {
       expect(Number(row.n), table).toBe(counts[table]);
       expect(counts[table], table).toBeGreaterThan(0);
     }
+  });
+});
+
+describe('write ledger', () => {
+  it('folds writes per row in acknowledgement order', () => {
+    const at = 0;
+    const folded = expectations([
+      { seq: 3, op: 'update', table: 'patients', id: 'p', fields: { status: 'inactive' }, at },
+      { seq: 1, op: 'create', table: 'patients', id: 'p', fields: { status: 'active', phone: '1' }, at },
+      { seq: 2, op: 'create', table: 'appointments', id: 'a', fields: { status: 'scheduled' }, at },
+      { seq: 4, op: 'delete', table: 'appointments', id: 'a', fields: {}, at },
+    ]);
+    expect(folded).toEqual([
+      { table: 'patients', id: 'p', exists: true, fields: { status: 'inactive', phone: '1' } },
+      { table: 'appointments', id: 'a', exists: false, fields: {} },
+    ]);
   });
 });
 
@@ -152,6 +173,37 @@ describe('genascope API on plain knex', () => {
     expect(stats.errorSamples).toEqual([]);
     expect(stats.acknowledgedWrites).toBeGreaterThan(30);
     expect(await findLostWrites(dbs.mysql, traffic.ledger)).toEqual([]);
+
+    // The check is not hollow: a row the ledger expects gone missing, a changed value and a deleted
+    // row come back are each reported.
+    const leaves = ['appointments', 'chat_answers', 'clinician_availability'];
+    const created = expectations(traffic.ledger).find((e) => e.exists && leaves.includes(e.table))!;
+    const updated = [...traffic.ledger].reverse().find((e) => e.op === 'update' && e.table === 'patients')!;
+    await dbs.mysql(created.table).where({ id: created.id }).delete();
+    await dbs.mysql('patients').where({ id: updated.id }).update({ phone: 'tampered' });
+    const lost = await findLostWrites(dbs.mysql, [
+      ...traffic.ledger,
+      {
+        seq: 1e9,
+        op: 'delete',
+        table: 'accounts',
+        id: String(data.accounts[0]!['id']),
+        fields: {},
+        at: Date.now(),
+      },
+    ]);
+    expect(lost).toEqual(
+      expect.arrayContaining([
+        { table: created.table, id: created.id, problem: 'row is missing' },
+        {
+          table: 'patients',
+          id: updated.id,
+          problem: `phone is tampered instead of ${updated.fields['phone']}`,
+        },
+        { table: 'accounts', id: String(data.accounts[0]!['id']), problem: 'deleted row is present' },
+      ]),
+    );
+    expect(lost).toHaveLength(3);
     expect(() => new TrafficGenerator({ baseUrl: 'http://example.com' }, worldFromSeed(data))).toThrow(
       /loopback/,
     );
