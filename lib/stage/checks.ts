@@ -59,9 +59,14 @@ export async function flipChecks(input: FlipCheckInput): Promise<FlipCheckResult
     const [q] = (await pg(META_TABLES.quarantine)
       .whereNull('resolved_at')
       .where('created_at', '>=', since)
+      // Only keys the side that becomes authoritative is missing (synced towards it) make it unsafe.
+      .where('direction', 'like', `%->${toPlan.authoritative}`)
       .count({ n: '*' })
       .catch(() => [{ n: 0 }])) as { n: string | number }[];
-    if (Number(q?.n ?? 0) > 0) reasons.push(`${q?.n} key(s) quarantined within the last ${quiet} ms`);
+    if (Number(q?.n ?? 0) > 0)
+      reasons.push(
+        `${q?.n} key(s) quarantined on their way to ${toPlan.authoritative} within the last ${quiet} ms`,
+      );
     const mismatchAt = timeOf(state.get(StateName.lastMismatch));
     if (mismatchAt !== undefined && now - mismatchAt < quiet) {
       reasons.push(

@@ -59,10 +59,10 @@ describe('crash of an app process writing through the handle', () => {
   ])(
     'seed %i, sync worker %s: SIGKILL mid-traffic, a new process drains the outbox, both sides equal',
     async (seed, mode) => {
-      const acked = await runAndKill(seed, 250, mode);
+      const acked = await runAndKill(seed, 120, mode);
       expect(acked.size).toBeGreaterThan(0);
       const outbox = (await dbs.mysql('dualwrite_outbox').count({ n: '*' })) as { n: string }[];
-      if (mode === 'none') expect(Number(outbox[0]?.n)).toBeGreaterThanOrEqual(250);
+      if (mode === 'none') expect(Number(outbox[0]?.n)).toBeGreaterThanOrEqual(120);
       const db = await openHandle(dbs, 'dual-write', { syncWorker: true });
       try {
         await db.dualwrite.worker?.drain({ timeoutMs: 20_000 });

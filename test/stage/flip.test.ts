@@ -61,7 +61,7 @@ describe('flip fence', () => {
     for (let i = 0; i < 3; i++) await db('widgets').insert({ name: `n${i}` });
     const error = (await db.dualwrite.flip('pg-primary').catch((e: unknown) => e)) as FlipRefusedError;
     const text = error.reasons.join('\n');
-    expect(text).toMatch(/quarantined/);
+    expect(text).toMatch(/quarantined on their way to postgres/);
     expect(text).toMatch(/mismatch/);
     expect(text).toMatch(/backlog 3 is above flip.maxBacklog 2/);
   });
@@ -106,6 +106,14 @@ describe('flip fence', () => {
     db = await openHandle(dbs, 'pg-primary', { syncWorker: true });
     const [id] = (await db('widgets').insert({ name: 'written on pg', active: 0 })) as number[];
     await db('widgets').where({ id }).update({ qty: 4 });
+    // A key quarantined on its way to PostgreSQL does not make MySQL unsafe to lead again.
+    await dbs.pg('dualwrite_quarantine').insert({
+      table_name: 'widgets',
+      pk: '[999]',
+      direction: 'mysql->postgres',
+      code: 'nul_byte',
+      reason: 'NUL byte',
+    });
     const change = await db.dualwrite.setStage('shadow', { source: 'test' });
     expect(change.pauseMs).not.toBeNull();
     expect(await dbs.mysql('widgets').where({ id }).first()).toEqual({

@@ -33,6 +33,7 @@ export function registerStage(program: Command): void {
   withGlobalOptions(
     program
       .command('stage [new-stage]')
+      .alias('flip')
       .description(`print the stage, or set it in the config file (${STAGES.join(' | ')})`)
       .option('--force', 'flip even when the safety checks refuse'),
   ).action(
