@@ -230,7 +230,7 @@ describe('verify', () => {
     const repaired = await cli(['repair', '--tables', 'patients']);
     expect(repaired.code).toBe(0);
     expect(repaired.stdout).toContain('1 synced, 0 left');
-    const clean = await cli(['verify', '--tables', 'patients']);
+    const clean = await cli(['verify', '--tables', 'patients', '--metrics-port', '0']);
     expect(clean.code).toBe(0);
     expect(clean.stdout).toContain('clean');
     // Only some tables were verified: that does not clear a flip.

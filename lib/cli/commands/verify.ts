@@ -1,7 +1,10 @@
+import type { Server } from 'node:http';
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import Table from 'cli-table3';
+import { Registry } from 'prom-client';
 import { createDefaultLogger } from '../../observe/logger.js';
+import { serveMetrics } from '../../report/metrics.js';
 import { KeySyncer } from '../../sync/syncer.js';
 import { openVerifySession } from '../../verify/session.js';
 import { verify, type VerifyResult } from '../../verify/verify.js';
@@ -20,6 +23,7 @@ interface VerifyCliOptions extends GlobalOptions {
   chunk?: string;
   repair?: boolean;
   restart?: boolean;
+  metricsPort?: string;
 }
 
 function summaryTable(result: VerifyResult): string {
@@ -72,14 +76,25 @@ async function runVerify(options: VerifyCliOptions, repair: boolean): Promise<Ex
     ?.split(',')
     .map((t) => t.trim())
     .filter(Boolean);
+  const metricsPort = options.metricsPort === undefined ? undefined : Number(options.metricsPort);
+  if (
+    metricsPort !== undefined &&
+    (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)
+  ) {
+    throw new UsageError(`--metrics-port expects a port number, got ${options.metricsPort}`);
+  }
   const logger = createDefaultLogger(process.env['DUALWRITE_LOG_LEVEL'] ?? 'warn');
+  const registry = new Registry();
   const session = await openVerifySession(config);
+  let server: Server | undefined;
   const bar =
     process.stderr.isTTY && !options.json
       ? new SingleBar({ format: '{table} [{bar}] {value}/{total} rows', stream: process.stderr })
       : undefined;
   let current = '';
   try {
+    // Progress can be scraped while a long verification runs.
+    if (metricsPort !== undefined) server = await serveMetrics(registry, metricsPort);
     for (const t of tables ?? []) session.translators.table(t);
     const result = await verify({
       config,
@@ -88,6 +103,7 @@ async function runVerify(options: VerifyCliOptions, repair: boolean): Promise<Ex
       translators: session.translators,
       schemas: session.schemas,
       logger,
+      registry,
       resume: options.restart !== true,
       ...(tables ? { tables } : {}),
       ...(chunk ? { chunkSize: chunk } : {}),
@@ -121,6 +137,7 @@ async function runVerify(options: VerifyCliOptions, repair: boolean): Promise<Ex
     return result.clean ? ExitCode.Ok : ExitCode.Problem;
   } finally {
     bar?.stop();
+    server?.close();
     await session.close();
   }
 }
@@ -130,7 +147,11 @@ function withVerifyOptions(command: Command): Command {
     command
       .option('--tables <list>', 'comma-separated tables (default: every table on both sides)')
       .option('--chunk <n>', 'rows per primary-key chunk (default: verify.chunkSize)')
-      .option('--restart', 'ignore checkpoints of an interrupted run and start each table over'),
+      .option('--restart', 'ignore checkpoints of an interrupted run and start each table over')
+      .option(
+        '--metrics-port <port>',
+        'serve progress metrics on http://127.0.0.1:<port>/metrics while running',
+      ),
   );
 }
 
