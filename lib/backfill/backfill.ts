@@ -135,6 +135,39 @@ export async function backfill(options: BackfillOptions): Promise<BackfillResult
       logger.error({ table, err }, 'backfill of table failed');
     };
 
+    /** Target-only rows, sequences, `done`. */
+    const finish = async (table: string): Promise<void> => {
+      const entry = runs.get(table)!;
+      const { run, cp, progress } = entry;
+      try {
+        await targetOnlyPhase(run, cp, progress);
+        if (to === 'postgres') await (options.resetSequences ?? resetPgSequences)(options.postgres, table);
+        cp.done = true;
+        cp.finishedAt = new Date().toISOString();
+        await store.write(table, cp);
+        const durationMs = performance.now() - entry.t0;
+        outcomes.set(table, {
+          table,
+          status: 'done',
+          ...progress,
+          durationMs,
+          resumed: cp.rowsDone > progress.rows,
+        });
+        emit({
+          type: 'tableDone',
+          table,
+          rowsDone: cp.rowsDone,
+          deleted: cp.deleted,
+          quarantined: cp.quarantined,
+          durationMs,
+        });
+        run.logger.info({ rows: progress.rows, deleted: progress.deleted, durationMs }, 'table backfilled');
+      } catch (error) {
+        if (options.signal?.aborted) throw error;
+        fail(table, error);
+      }
+    };
+
     const names = selected.map((t) => t.name);
     // Phase 1, parents first: copy the source's rows.
     await runOrdered(names, parents, concurrency, async (table) => {
@@ -178,44 +211,17 @@ export async function backfill(options: BackfillOptions): Promise<BackfillResult
         if (options.signal?.aborted) throw error;
         fail(table, error);
         runs.delete(table);
+        return;
       }
+      if (unordered) await finish(table);
     });
 
-    // Phase 2, children first: delete target-only rows, reset sequences, mark done.
+    // Phase 2, children first: delete target-only rows, reset sequences, mark done (already done per
+    // table right after its copy when there is no order to keep).
     const children = new Map<string, Set<string>>();
     for (const [child, ps] of parents)
       for (const p of ps) children.set(p, (children.get(p) ?? new Set()).add(child));
-    await runOrdered([...runs.keys()], children, concurrency, async (table) => {
-      const entry = runs.get(table)!;
-      const { run, cp, progress } = entry;
-      try {
-        await targetOnlyPhase(run, cp, progress);
-        if (to === 'postgres') await (options.resetSequences ?? resetPgSequences)(options.postgres, table);
-        cp.done = true;
-        cp.finishedAt = new Date().toISOString();
-        await store.write(table, cp);
-        const durationMs = performance.now() - entry.t0;
-        outcomes.set(table, {
-          table,
-          status: 'done',
-          ...progress,
-          durationMs,
-          resumed: cp.rowsDone > progress.rows,
-        });
-        emit({
-          type: 'tableDone',
-          table,
-          rowsDone: cp.rowsDone,
-          deleted: cp.deleted,
-          quarantined: cp.quarantined,
-          durationMs,
-        });
-        run.logger.info({ rows: progress.rows, deleted: progress.deleted, durationMs }, 'table backfilled');
-      } catch (error) {
-        if (options.signal?.aborted) throw error;
-        fail(table, error);
-      }
-    });
+    if (!unordered) await runOrdered([...runs.keys()], children, concurrency, finish);
 
     const tables = [...outcomes.values()];
     const rows = tables.reduce((n, t) => n + t.rows, 0);

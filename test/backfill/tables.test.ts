@@ -109,4 +109,52 @@ describe('table selection and foreign keys', () => {
     const [inserted] = await dbs.pg('note').insert({ person_id: 1, body: 'new' }).returning('id');
     expect((inserted as { id: number }).id).toBe(501);
   });
+
+  it('with foreign keys checked, copies parents first and finishes children first', async () => {
+    await dbs.mysql.raw('CREATE TABLE parent (id INT PRIMARY KEY)');
+    await dbs.mysql.raw('CREATE TABLE child (id INT PRIMARY KEY, parent_id INT NOT NULL)');
+    await dbs.pg.raw('CREATE TABLE parent (id int PRIMARY KEY)');
+    await dbs.pg.raw('CREATE TABLE child (id int PRIMARY KEY, parent_id int NOT NULL REFERENCES parent(id))');
+    await insertMany(
+      dbs.mysql,
+      'parent',
+      Array.from({ length: 50 }, (_, i) => ({ id: i + 1 })),
+    );
+    await insertMany(
+      dbs.mysql,
+      'child',
+      Array.from({ length: 3000 }, (_, i) => ({ id: i + 1, parent_id: (i % 50) + 1 })),
+    );
+    // Rows only the target has: a parent whose children must be deleted before it.
+    await dbs.pg.raw('INSERT INTO parent (id) VALUES (999)');
+    await dbs.pg.raw('INSERT INTO child (id, parent_id) VALUES (9999, 999)');
+    const events: BackfillEvent[] = [];
+    const result = await backfill({
+      mysql: dbs.mysql,
+      postgres: dbs.pg,
+      translators: testTranslators({
+        parent: { primaryKey: ['id'], columns: ['id'] },
+        child: { primaryKey: ['id'], columns: ['id', 'parent_id'] },
+      }),
+      sourceSchema: schemaOf([
+        { name: 'child', primaryKey: ['id'], references: ['parent'] },
+        { name: 'parent', primaryKey: ['id'] },
+      ]),
+      deferForeignKeys: false,
+      batchSize: 500,
+      concurrency: 2,
+      onEvent: (e) => events.push(e),
+    });
+    expect(result.ok).toBe(true);
+    const order = events.flatMap((e) =>
+      e.type === 'tableStart' || e.type === 'tableDone' ? [`${e.type}:${e.table}`] : [],
+    );
+    expect(order).toEqual(['tableStart:parent', 'tableStart:child', 'tableDone:child', 'tableDone:parent']);
+    expect(await dumpRows(dbs.pg, 'child', ['id', 'parent_id'], ['id'])).toEqual(
+      await dumpRows(dbs.mysql, 'child', ['id', 'parent_id'], ['id']),
+    );
+    expect(await dumpRows(dbs.pg, 'parent', ['id'], ['id'])).toEqual(
+      await dumpRows(dbs.mysql, 'parent', ['id'], ['id']),
+    );
+  });
 });
