@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { Gauge, Histogram } from 'prom-client';
 import { loadConfig } from '../config/load.js';
 import type { DualWriteConfig, DualWriteConfigInput } from '../config/schema.js';
 import { ConfigWatcher } from '../config/watch.js';
@@ -99,6 +100,18 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
     tables: syncedTables,
     events,
     logger,
+    flipPause: new Histogram({
+      name: 'dualwrite_flip_pause_seconds',
+      help: 'How long writes were held by the flip fence',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [metrics.registry],
+    }),
+    stageGauge: new Gauge({
+      name: 'dualwrite_stage',
+      help: 'Stage in force (1) and the others (0)',
+      labelNames: ['stage'],
+      registers: [metrics.registry],
+    }),
   });
   ref.controller = stageController;
   let workerKnex: Record<Side, Knex> | undefined;

@@ -18,6 +18,10 @@ export function queryInterface(scope: Scope): DualWriteQueryInterface {
       callback ? runTransaction(scope, callback) : openTransaction(scope),
   });
   Object.defineProperty(db, 'fn', { get: () => scope.core.knex[side()].fn });
+  // Schema builder and client of the authoritative side, for code that inspects them; DDL is not
+  // replicated (apply schema changes to both databases).
+  Object.defineProperty(db, 'schema', { get: () => scope.core.knex[side()].schema });
+  Object.defineProperty(db, 'client', { get: () => scope.core.knex[side()].client as unknown });
   return db;
 }
 

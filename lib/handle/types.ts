@@ -63,6 +63,10 @@ export interface DualWriteQueryInterface {
     options?: RawOptions,
   ): Knex.Raw;
   fn: Knex.FunctionHelper;
+  /** Schema builder of the authoritative side (DDL is not replicated: apply it to both databases). */
+  readonly schema: Knex.SchemaBuilder;
+  /** knex client of the authoritative side. */
+  readonly client: unknown;
   transaction<T>(callback: (trx: DualWriteTransaction) => Promise<T> | T): Promise<T>;
   /** A transaction the caller completes with commit() or rollback(). */
   transaction(): Promise<DualWriteTransaction>;

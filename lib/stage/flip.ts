@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { Gauge, Histogram } from 'prom-client';
 import type { DualWriteConfig } from '../config/schema.js';
 import { DualWriteError, ErrorCode } from '../errors.js';
 import type { WriteGate } from '../handle/gate.js';
@@ -9,7 +10,7 @@ import type { Logger } from '../observe/logger.js';
 import { appendAudit } from './audit.js';
 import { flipChecks } from './checks.js';
 import { resetSequences } from '../schema/apply.js';
-import { planFor, Side, type Stage, type StagePlan } from './stage.js';
+import { planFor, Side, STAGES, type Stage, type StagePlan } from './stage.js';
 
 /** A flip refused by its safety checks or by the fence (writes or the outbox did not settle in time). */
 export class FlipRefusedError extends DualWriteError {
@@ -51,6 +52,10 @@ export interface StageControllerOptions {
   tables: () => readonly string[];
   events: DualWriteEvents;
   logger: Logger;
+  /** Flip pauses are observed here (seconds). @default none */
+  flipPause?: Histogram | undefined;
+  /** Set to 1 for the stage in force, 0 for the others. @default none */
+  stageGauge?: Gauge<'stage'> | undefined;
 }
 
 /**
@@ -68,6 +73,11 @@ export class StageController {
     this.#stage = options.initial;
     this.#opts = options;
     this.#log = options.logger.child({ component: 'stage' });
+    this.#setGauge();
+  }
+
+  #setGauge(): void {
+    for (const stage of STAGES) this.#opts.stageGauge?.set({ stage }, stage === this.#stage ? 1 : 0);
   }
 
   get stage(): Stage {
@@ -114,6 +124,8 @@ export class StageController {
       this.#stage = to;
     }
     const change: StageChange = { from, to, source, at: new Date(), forced, pauseMs };
+    this.#setGauge();
+    if (pauseMs !== null) this.#opts.flipPause?.observe(pauseMs / 1000);
     this.#log.info({ from, to, source, forced, pauseMs }, 'stage changed');
     try {
       appendAudit(this.#opts.config().auditLog, {

@@ -99,6 +99,10 @@ describe('flip fence', () => {
     expect(lines[0]).toMatchObject({ from: 'shadow', to: 'pg-primary', source: 'api', forced: false });
     expect(typeof lines[0]?.['pauseMs']).toBe('number');
     expect(changes).toEqual([expect.objectContaining({ from: 'shadow', to: 'pg-primary', source: 'api' })]);
+    const metrics = await db.dualwrite.metrics.metrics();
+    expect(metrics).toMatch(/^dualwrite_flip_pause_seconds_count 1$/m);
+    expect(metrics).toMatch(/^dualwrite_stage\{stage="pg-primary"\} 1$/m);
+    expect(metrics).toMatch(/^dualwrite_stage\{stage="shadow"\} 0$/m);
   });
 
   it('rolls back to MySQL without losing what was written while PostgreSQL was authoritative', async () => {
