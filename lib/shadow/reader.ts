@@ -61,6 +61,8 @@ export interface ShadowReaderOptions {
   registry?: Registry;
   /** Source of randomness for sampling, 0 ≤ x < 1. @default Math.random */
   random?: () => number;
+  /** How often the latency snapshot is saved to `shadow.latencyFile` (0: only by flush() and close()), ms. @default 30000 */
+  latencyFlushMs?: number;
 }
 
 export interface ShadowStats {
@@ -95,6 +97,10 @@ export class ShadowReader extends EventEmitter<ShadowEvents> implements ReadObse
   #redactorFor: Readonly<DualWriteConfig> | undefined;
   #queue: PQueue;
   #closed = false;
+  // Saves the latency snapshot while the app runs (a long-lived app may never call close()).
+  #flushTimer: NodeJS.Timeout | undefined;
+  // Whether a read was compared since the last save (no write when nothing changed).
+  #dirty = false;
   #stats = { checks: 0, matches: 0, mismatches: 0, errors: 0, skipped: 0, rechecks: 0 };
 
   constructor(options: ShadowReaderOptions) {
@@ -121,6 +127,16 @@ export class ShadowReader extends EventEmitter<ShadowEvents> implements ReadObse
     this.#redactor = createRedactor(cfg);
     this.#redactorFor = cfg;
     this.#queue = new PQueue({ concurrency: cfg.shadow.concurrency });
+    const every = options.latencyFlushMs ?? 30_000;
+    if (every > 0) {
+      this.#flushTimer = setInterval(() => {
+        if (!this.#dirty) return;
+        this.flush().catch((error: unknown) =>
+          this.#log.warn({ err: error }, 'saving shadow latency failed'),
+        );
+      }, every);
+      this.#flushTimer.unref();
+    }
   }
 
   observe(observation: ReadObservation): void {
@@ -153,6 +169,7 @@ export class ShadowReader extends EventEmitter<ShadowEvents> implements ReadObse
 
   /** Saves the per-shape latency to `shadow.latencyFile` (read by `dualwrite report`). */
   async flush(): Promise<void> {
+    this.#dirty = false;
     const file = this.#config().shadow.latencyFile;
     await mkdir(dirname(file), { recursive: true });
     const snapshot = { at: new Date().toISOString(), shapes: this.latency.snapshot() };
@@ -163,6 +180,7 @@ export class ShadowReader extends EventEmitter<ShadowEvents> implements ReadObse
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#flushTimer);
     await this.#queue.onIdle();
     try {
       await this.flush();
@@ -212,6 +230,7 @@ export class ShadowReader extends EventEmitter<ShadowEvents> implements ReadObse
       const otherMs = performance.now() - started;
       this.latency.record(fingerprint, shape, table, authSide, obs.latencyMs);
       this.latency.record(fingerprint, shape, table, other, otherMs);
+      this.#dirty = true;
       this.#metrics.readSeconds.observe({ side: authSide }, obs.latencyMs / 1000);
       this.#metrics.readSeconds.observe({ side: other }, otherMs / 1000);
 

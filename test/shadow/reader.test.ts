@@ -260,6 +260,33 @@ describe('ShadowReader', () => {
     expect(saved.shapes).toHaveLength(reads.length);
   });
 
+  it('saves the per-shape latency periodically while running', async () => {
+    const latencyFile = join(dir, 'periodic-latency.json');
+    const shadow = new ShadowReader({
+      config: configFor({ shadow: { latencyFile } }),
+      mysql: dbs.mysql,
+      postgres: dbs.pg,
+      translators: clinic.translators,
+      latencyFlushMs: 50,
+    });
+    try {
+      shadow.observe(await observedRead(dbs, 'clinics', (k) => k('clinics').where({ id: 3 })));
+      await shadow.onIdle();
+      let saved: { shapes: { mysql: { count: number }; postgres: { count: number } }[] } | undefined;
+      for (let i = 0; i < 100 && !saved; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        saved = await readFile(latencyFile, 'utf8').then(
+          (t) => JSON.parse(t) as typeof saved,
+          () => undefined,
+        );
+      }
+      expect(saved?.shapes).toHaveLength(1);
+      expect(saved?.shapes[0]).toMatchObject({ mysql: { count: 1 }, postgres: { count: 1 } });
+    } finally {
+      await shadow.close();
+    }
+  });
+
   it('samples by the global rate, overridden per table', async () => {
     const shadow = reader({ shadow: { sampleRate: 0 }, tables: { clinics: { shadowSampleRate: 1 } } });
     for (let i = 0; i < 10; i++) {
