@@ -1,6 +1,7 @@
 // Sync benchmark: lag at a steady write rate, outbox drain rate, and bulk sync rate (rows vs COPY).
 // Usage: npm run bench -- sync [--rate 300] [--seconds 5] [--drain 20000] [--bulk 50000]
 import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
 import Table from 'cli-table3';
 import { initMetaTables } from '../lib/meta/init.js';
 import { enqueueKeys } from '../lib/sync/outbox.js';
@@ -122,10 +123,13 @@ try {
 
 const table = new Table({ head: ['metric', 'value'] });
 for (const [k, v] of Object.entries(results)) table.push([k, String(v)]);
-console.log(`sync bench: ${rate} writes/s for ${seconds}s, drain ${drainRows} keys, bulk ${bulkRows} rows`);
+const machine = { cpus: cpus().length, loadavg1m: Number((loadavg()[0] ?? 0).toFixed(1)) };
+console.log(
+  `sync bench: ${rate} writes/s for ${seconds}s, drain ${drainRows} keys, bulk ${bulkRows} rows (${machine.cpus} cpus, load ${machine.loadavg1m})`,
+);
 console.log(table.toString());
 await mkdir('bench-results', { recursive: true });
 await writeFile(
   'bench-results/sync.json',
-  `${JSON.stringify({ bench: 'sync', at: new Date().toISOString(), params: { rate, seconds, drainRows, bulkRows }, results }, null, 2)}\n`,
+  `${JSON.stringify({ bench: 'sync', at: new Date().toISOString(), params: { rate, seconds, drainRows, bulkRows }, machine, results }, null, 2)}\n`,
 );
