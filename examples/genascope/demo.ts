@@ -43,26 +43,18 @@ import { findLostWrites, TrafficGenerator, worldFromSeed } from './traffic.js';
 const execFileAsync = promisify(execFile);
 const BIN = fileURLToPath(new URL('../../bin/dualwrite.js', import.meta.url));
 
-/** Runs `dualwrite stage <target> --config <file> --json`, as an operator would. */
-async function runStageCommand(
-  target: Stage,
-  configFile: string,
-): Promise<{ from: string; to: string; refused: boolean; reasons: string[] }> {
-  // The file is the whole truth here: overrides from the environment would point elsewhere.
+/** Runs `dualwrite <args> --json` as an operator would; exit 1 (a problem found) still answers JSON. */
+async function runCli<T>(args: string[]): Promise<T> {
+  // The config file is the whole truth here: overrides from the environment would point elsewhere.
   const env = { ...process.env };
   for (const name of ['DUALWRITE_STAGE', 'MYSQL_URL', 'PG_URL']) delete env[name];
-  const { stdout } = await execFileAsync(
-    process.execPath,
-    [BIN, 'stage', target, '--config', configFile, '--json'],
-    {
-      env,
+  const { stdout } = await execFileAsync(process.execPath, [BIN, ...args, '--json'], { env }).catch(
+    (error: { stdout?: string }) => {
+      if (error.stdout) return { stdout: error.stdout };
+      throw error;
     },
-  ).catch((error: { stdout?: string; message: string }) => {
-    // Exit 1 is a refused flip, still answered in JSON.
-    if (error.stdout) return { stdout: error.stdout };
-    throw error;
-  });
-  return JSON.parse(stdout) as { from: string; to: string; refused: boolean; reasons: string[] };
+  );
+  return JSON.parse(stdout) as T;
 }
 
 /** The migration itself found a problem (differences, a lost write, a refused flip): exit 1, not 2. */
@@ -331,17 +323,38 @@ class Demo {
 
   private async verifyLive(): Promise<void> {
     this.n.begin(
-      'Verify every table',
+      'Verify every table, repair a planted difference',
       'shadow',
-      'Whole tables compared in primary-key chunks (hash first), under live traffic.',
+      "Whole tables compared in primary-key chunks (hash first), under live traffic. First a row is changed in PostgreSQL behind dualwrite's back, as a stray script would.",
     );
+    const planted = String(this.data!.patient_profiles[0]!['id']);
+    await this.pg!('patient_profiles')
+      .where({ id: planted })
+      .update({ ancestry: 'edited outside dualwrite' });
+    const first = await this.runVerify();
+    this.n.say(
+      `verification found ${first.differences} difference(s); the planted one is patient_profiles ${planted}`,
+    );
+    if (first.differences !== 1)
+      throw new DemoProblem(`expected the 1 planted difference, found ${first.differences} (${first.file})`);
+    this.n.say(`$ dualwrite repair --tables patient_profiles --config ${this.config.path}`);
+    const repair = await runCli<{
+      clean: boolean;
+      tables: { repair: { synced: number; remaining: number } | null }[];
+    }>(['repair', '--tables', 'patient_profiles', '--config', this.config.path]);
+    const synced = repair.tables.reduce((a, t) => a + (t.repair?.synced ?? 0), 0);
+    this.n.figure('keys repaired (synced from MySQL)', synced);
+    this.summary.repair = { planted: 1, found: first.differences, repaired: synced };
+    this.n.say('verify again:');
     const result = await this.runVerify();
     this.n.end(
       result.differences === 0 ? 'ok' : 'DIFFERENT',
-      `${result.rows} rows, ${result.differences} differences`,
+      `planted 1 → found ${first.differences}, repaired ${synced}; then ${result.rows} rows, ${result.differences} differences`,
     );
-    if (result.differences !== 0)
-      throw new DemoProblem(`verification found ${result.differences} differences (${result.file})`);
+    if (!repair.clean || result.differences !== 0)
+      throw new DemoProblem(
+        `verification found ${result.differences} differences after repair (${result.file})`,
+      );
   }
 
   private async flipToPg(title: string, why: string): Promise<void> {
@@ -450,7 +463,12 @@ class Demo {
     const t0 = Date.now();
     if (via === 'cli') {
       this.n.say(`$ dualwrite stage ${target} --config ${this.config.path}`);
-      const answer = await runStageCommand(target, this.config.path);
+      const answer = await runCli<{ from: string; to: string; refused: boolean; reasons: string[] }>([
+        'stage',
+        target,
+        '--config',
+        this.config.path,
+      ]);
       if (answer.refused)
         throw new DemoProblem(`dualwrite stage ${target} refused: ${answer.reasons.join('; ')}`);
       this.n.say(`  stage ${answer.from} → ${answer.to} written to the config file`);

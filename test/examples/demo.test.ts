@@ -49,6 +49,9 @@ describe('npm run demo -- --quick (end to end)', () => {
     expect(summary.verification.tables).toBe(16);
     expect(summary.verification.rowsCompared).toBeGreaterThanOrEqual(summary.seedRows);
 
+    // A row changed in PostgreSQL behind dualwrite's back is found by verify and fixed by repair.
+    expect(summary.repair).toEqual({ planted: 1, found: 1, repaired: 1 });
+
     // The walk: every stage change went through the config file, the flips held writes briefly.
     expect(summary.flips.map((f) => f.to)).toEqual([
       'dual-write',

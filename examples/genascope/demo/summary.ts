@@ -22,6 +22,8 @@ export interface DemoSummary {
   sameJsonAcrossStages: boolean | null;
   /** The request compared across stages and both answers. */
   probe?: { path: string; mysqlOnly: unknown; pgPrimary: unknown };
+  /** The difference planted in PostgreSQL behind dualwrite's back: found by verify, fixed by repair. */
+  repair?: { planted: number; found: number; repaired: number };
   /** Shadow reads over the whole run. */
   shadow?: { checks: number; mismatches: number; errors: number };
   steps: StepRecord[];
