@@ -77,6 +77,13 @@ export async function retryOutboxRows(
   }
 }
 
+/** Whether any row is due (not backing off): the idle poll's cheap look before a claim transaction. */
+export async function outboxHasDue(db: Knex, side: Side): Promise<boolean> {
+  const now = side === 'mysql' ? 'NOW(6)' : 'clock_timestamp()';
+  const row = await db(OUTBOX).select(db.raw('1 AS due')).where('available_at', '<=', db.raw(now)).first();
+  return row !== undefined;
+}
+
 /** Rows waiting in the outbox of `db` (claimed or not, due or not). */
 export async function outboxBacklog(db: Knex): Promise<number> {
   const row = (await db(OUTBOX).count({ n: '*' }).first()) as { n: string | number } | undefined;

@@ -9,7 +9,14 @@ import { BreakerStateValue, type DualWriteMetrics } from '../observe/metrics.js'
 import { otherSide, type Side } from '../stage/stage.js';
 import type { KeyTuple } from '../translate/types.js';
 import { keyText } from './buckets.js';
-import { claimOutbox, deleteOutboxRows, outboxBacklog, retryOutboxRows, type OutboxRow } from './outbox.js';
+import {
+  claimOutbox,
+  deleteOutboxRows,
+  outboxBacklog,
+  outboxHasDue,
+  retryOutboxRows,
+  type OutboxRow,
+} from './outbox.js';
 import { QuarantineStore } from './quarantine.js';
 import type { SyncOptions, Syncer, SyncResult } from './types.js';
 import { isUnavailable } from './unavailable.js';
@@ -226,13 +233,13 @@ export class SyncWorker {
   }
 
   /** Adds claim tasks: up to the concurrency when `fill` (a backlog), else one if none is waiting. */
-  #kick(fill: boolean, force = false): void {
+  #kick(fill: boolean, force = false, probe = false): void {
     if (this.#closed || (!this.#running && !force)) return;
     const room = this.#cfg.concurrency - this.#queue.size - this.#queue.pending;
     const n = fill ? room : this.#queue.size === 0 ? Math.min(room, 1) : 0;
     for (let i = 0; i < n; i++) {
       this.#queue
-        .add(() => this.#claimAndSync())
+        .add(() => this.#claimAndSync(probe))
         .catch((error: unknown) => {
           this.#log.error({ err: error }, 'sync task failed');
         });
@@ -242,7 +249,7 @@ export class SyncWorker {
   #schedulePoll(): void {
     this.#pollTimer = setTimeout(() => {
       if (!this.#running) return;
-      this.#kick(false);
+      this.#kick(false, false, true);
       if (Date.now() - this.#lastBacklogAt >= BACKLOG_REFRESH_MS) {
         this.backlog().catch((error: unknown) => this.#log.debug({ err: error }, 'backlog query failed'));
       }
@@ -251,14 +258,17 @@ export class SyncWorker {
     this.#pollTimer.unref();
   }
 
-  /** One task: claim a batch, sync it, delete what synced, commit. Returns the rows claimed. */
-  async #claimAndSync(): Promise<number> {
+  /**
+   * One task: claim a batch, sync it, delete what synced, commit. Returns the rows claimed. With `probe`
+   * (idle poll) a one-statement look for due rows comes first, so an idle worker costs one query per poll.
+   */
+  async #claimAndSync(probe = false): Promise<number> {
     const seq = this.#wakeSeq;
     const from = this.#authoritative();
     const to = otherSide(from);
     let claimed = 0;
     // While the breaker is open, claiming would only churn: the half-open probe wakes us.
-    if (!this.#breakers[to].opened) {
+    if (!this.#breakers[to].opened && (!probe || (await this.#anyDue(from)))) {
       try {
         await this.#db[from].transaction(
           async (trx) => {
@@ -280,6 +290,14 @@ export class SyncWorker {
     if (claimed >= this.#cfg.batchSize) this.#kick(true);
     else if (claimed > 0 || seq !== this.#wakeSeq) this.#kick(false);
     return claimed;
+  }
+
+  async #anyDue(side: Side): Promise<boolean> {
+    try {
+      return await outboxHasDue(this.#db[side], side);
+    } catch {
+      return true; // let the claim report the failure
+    }
   }
 
   async #syncBatch(trx: Knex.Transaction, rows: OutboxRow[], from: Side): Promise<void> {
