@@ -86,11 +86,20 @@ try {
       }
       await shadow.onIdle();
     };
+    // ABBA order: neither variant always runs first (warm caches, the other's leftover work).
     for (let r = 0; r < rounds; r++) {
-      await run(plain, samples.none);
-      await run(shadowed, samples.shadow);
+      if (r % 2 === 0) {
+        await run(plain, samples.none);
+        await run(shadowed, samples.shadow);
+      } else {
+        await run(shadowed, samples.shadow);
+        await run(plain, samples.none);
+      }
     }
-    return { none: summary(samples.none), shadow: summary(samples.shadow) };
+    // Noise floor: the no-shadow reads of the first half of the rounds against those of the second half.
+    const half = Math.floor(samples.none.length / 2);
+    const noise = summary(samples.none.slice(0, half)).p50 / summary(samples.none.slice(half)).p50;
+    return { none: summary(samples.none), shadow: summary(samples.shadow), noise };
   };
   const paced = await measure(true);
   const closed = await measure(false);
@@ -105,9 +114,11 @@ try {
     read_p99_ms_shadow: round(paced.shadow.p99),
     read_p50_ratio: round(paced.shadow.p50 / paced.none.p50),
     read_p99_ratio: round(paced.shadow.p99 / paced.none.p99),
+    noise_p50_ratio: round(paced.noise),
     closed_loop_read_p50_ms_none: round(closed.none.p50),
     closed_loop_read_p50_ms_shadow: round(closed.shadow.p50),
     closed_loop_read_p50_ratio: round(closed.shadow.p50 / closed.none.p50),
+    closed_loop_noise_p50_ratio: round(closed.noise),
     shadow_checks: stats.checks,
     shadow_mismatches: stats.mismatches,
     shadow_skipped: stats.skipped,
