@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { DualWriteError, ErrorCode } from '../errors.js';
-import type { Side } from '../stage/stage.js';
+import { Side } from '../stage/stage.js';
 import type { KeyTuple, Row, RowTranslator } from '../translate/types.js';
 import { internals, type BuilderInternals } from '../handle/knex-internals.js';
 import { runInsert, type InsertOutcome } from './insert.js';
@@ -41,6 +41,30 @@ async function keysBefore(
   select.select(pk.map((c) => `${target.table.alias}.${c}`)).forUpdate();
   const rows = (await select) as Row[];
   return rows.map((r) => keyOfRow(r, pk)).filter((k): k is KeyValue[] => k !== undefined);
+}
+
+/**
+ * Runs an update/delete on PostgreSQL with the key columns added to its RETURNING. The app gets what
+ * it would have got: the affected-row count, or its own RETURNING columns.
+ */
+async function returningKeys(
+  builder: Knex.QueryBuilder,
+  pk: readonly string[],
+): Promise<{ result: unknown; keys: KeyValue[][] }> {
+  const appReturning = internals(builder)._single.returning;
+  const appCols =
+    appReturning === undefined ? [] : Array.isArray(appReturning) ? appReturning : [appReturning];
+  const all = appCols.includes('*');
+  const added = all ? [] : pk.filter((c) => !appCols.includes(c));
+  builder.returning([...(appCols as string[]), ...added]);
+  const rows = (await builder) as Row[];
+  const keys = rows.map((r) => keyOfRow(r, pk)).filter((k): k is KeyValue[] => k !== undefined);
+  if (appReturning === undefined) return { result: rows.length, keys };
+  const result =
+    added.length === 0
+      ? rows
+      : rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !added.includes(k))));
+  return { result, keys };
 }
 
 /** An update that sets key columns moves rows: their new keys must be synced too. */
@@ -87,6 +111,17 @@ export async function captureWrite(
     );
     result = insert.result;
     raw = insert.keys;
+  } else if (
+    (b._method === 'update' || b._method === 'counter' || b._method === 'del') &&
+    target.side === Side.Postgres &&
+    !keysFromLookup(b._statements, pk, target.table) &&
+    !pk.some((c) => c in (b._single.update ?? {}) || c in (b._single.counter ?? {}))
+  ) {
+    // PostgreSQL reports the rows a statement changed: exact keys in one statement, with no window
+    // for a row committed between a pre-select and the write (READ COMMITTED re-reads per statement).
+    const changed = await returningKeys(builder, pk);
+    result = changed.result;
+    raw = changed.keys;
   } else if (b._method === 'update' || b._method === 'counter' || b._method === 'del') {
     const before = await keysBefore(builder, target, trx);
     const after = b._method === 'del' ? [] : movedKeys(b, target, before);
