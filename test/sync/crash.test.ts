@@ -45,22 +45,28 @@ function runAndKill(seed: number, minWrites: number): Promise<{ writes: number; 
   });
 }
 
+/** What the restarted app does: a fresh worker drains whatever the dead processes left. */
+async function drainWithNewWorker(): Promise<SyncWorker> {
+  const worker = new SyncWorker({
+    mysql: dbs.mysql,
+    pg: dbs.pg,
+    syncer: new KeySyncer({ mysql: dbs.mysql, pg: dbs.pg, translators }),
+    authoritative: () => 'mysql',
+  });
+  try {
+    await worker.drain({ timeoutMs: 20_000 });
+  } finally {
+    await worker.close();
+  }
+  return worker;
+}
+
 describe('crash of the app process', () => {
   it('SIGKILL mid-traffic loses no key: a new worker drains the outbox and the sides are equal', async () => {
     const { writes } = await runAndKill(1, 250);
     expect(writes).toBeGreaterThanOrEqual(250);
     const left = Number(((await dbs.mysql(META_TABLES.outbox).count({ n: '*' }).first()) as { n: string }).n);
-    const worker = new SyncWorker({
-      mysql: dbs.mysql,
-      pg: dbs.pg,
-      syncer: new KeySyncer({ mysql: dbs.mysql, pg: dbs.pg, translators }),
-      authoritative: () => 'mysql',
-    });
-    try {
-      await worker.drain({ timeoutMs: 20_000 });
-    } finally {
-      await worker.close();
-    }
+    const worker = await drainWithNewWorker();
     expect(left).toBeGreaterThan(0);
     expect(worker.lagStats().count).toBe(left);
     expect(await rowsOf(dbs.pg, 'items')).toEqual(await rowsOf(dbs.mysql, 'items'));
@@ -70,17 +76,7 @@ describe('crash of the app process', () => {
     const [a, b] = await Promise.all([runAndKill(3, 250), runAndKill(4, 250)]);
     expect(a.synced).toBeGreaterThan(0);
     expect(b.synced).toBeGreaterThan(0);
-    const worker = new SyncWorker({
-      mysql: dbs.mysql,
-      pg: dbs.pg,
-      syncer: new KeySyncer({ mysql: dbs.mysql, pg: dbs.pg, translators }),
-      authoritative: () => 'mysql',
-    });
-    try {
-      await worker.drain({ timeoutMs: 20_000 });
-    } finally {
-      await worker.close();
-    }
+    await drainWithNewWorker();
     expect(await rowsOf(dbs.pg, 'items')).toEqual(await rowsOf(dbs.mysql, 'items'));
   });
 });
