@@ -67,6 +67,7 @@ export {
   type VerifyOptions,
   type VerifyResult,
   type TableVerifyResult,
+  verifyCheckpointName,
 } from './verify/verify.js';
 export { createRedactor, hashValue, SensitiveMode, type Redactor } from './report/redact.js';
 export { readMismatches, type MismatchRecord } from './report/records.js';
@@ -74,6 +75,7 @@ export { shadowMetrics, verifyMetrics, serveMetrics } from './report/metrics.js'
 export { writeReport, formatSummary, type WriteReportOptions } from './report/report.js';
 export { loadReportData, summarize, type ReportData, type ReportSummary } from './report/data.js';
 export { renderHtml } from './report/html.js';
+export { openVerifySession, type VerifySession } from './verify/session.js';
 export { createDualWrite, type DualWriteOptions } from './handle/create.js';
 export { dualwriteMiddleware, type MiddlewareOptions, type MiddlewareRequest } from './handle/middleware.js';
 export type {

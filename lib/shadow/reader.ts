@@ -221,8 +221,11 @@ export class ShadowReader extends EventEmitter<ShadowEvents> implements ReadObse
   async #check(obs: ReadObservation, cfg: Readonly<DualWriteConfig>): Promise<void> {
     const table = obs.table;
     const label = table ?? '(raw)';
-    const { fingerprint, shape } = queryShape(obs.sql);
+    let fingerprint = '';
     try {
+      const parsed = queryShape(obs.sql);
+      fingerprint = parsed.fingerprint;
+      const shape = parsed.shape;
       const authSide = obs.servedBy;
       const other = otherSide(authSide);
       const started = performance.now();
@@ -268,7 +271,14 @@ export class ShadowReader extends EventEmitter<ShadowEvents> implements ReadObse
       this.#stats.errors += 1;
       this.#metrics.checks.inc({ table: label, result: 'error' });
       this.#log.warn({ err: error, table, fingerprint }, 'shadow read comparison failed');
-      this.emit('checkError', { table, fingerprint, error: error as Error });
+      try {
+        this.emit('checkError', { table, fingerprint, error: error as Error });
+      } catch (listenerError) {
+        // A throwing listener must not turn into an unhandled rejection of the queue.
+        this.#log.warn({ err: listenerError }, 'checkError listener threw');
+      }
+    } finally {
+      this.#metrics.queued.set(this.#queue.size + this.#queue.pending - 1);
     }
   }
 
