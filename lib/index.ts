@@ -107,3 +107,6 @@ export {
 export { applySchema, resetSequences, convertDatabase } from './schema/apply.js';
 export { detectUuidColumns, type UuidColumns } from './schema/uuid.js';
 export { parseJsonLossless, canonicalJson, canonicalNumber, type JsonNode } from './translate/json.js';
+export { installCaptureTriggers, dropCaptureTriggers } from './capture/triggers.js';
+export { writeStageToFile } from './stage/config-file.js';
+export { appendAudit, type StageAuditEntry } from './stage/audit.js';
