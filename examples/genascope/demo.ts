@@ -1,10 +1,8 @@
 // `npm run demo`: from nothing to a finished MySQL → PostgreSQL migration of the Genascope example,
 // narrated step by step. See `npm run demo -- --help`.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { execFile } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { isDeepStrictEqual, promisify } from 'node:util';
+import { isDeepStrictEqual } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import type { Knex } from 'knex';
 import {
@@ -28,6 +26,7 @@ import {
 } from '../../lib/index.js';
 import { redactUrl } from '../../lib/dialect/urls.js';
 import { buildApp } from './app.js';
+import { runCli } from './demo/cli.js';
 import { DemoConfigFile } from './demo/config-file.js';
 import { LogTap } from './demo/log-tap.js';
 import { Narrator } from './demo/narrate.js';
@@ -38,24 +37,8 @@ import { emptySummary, writeSummary, type DemoSummary } from './demo/summary.js'
 import { createMysqlSchema } from './schema.js';
 import { generateSeed, insertSeed, type SeedData } from './seed.js';
 import { GENASCOPE_TABLES } from './tables.js';
-import { findLostWrites, TrafficGenerator, worldFromSeed } from './traffic.js';
-
-const execFileAsync = promisify(execFile);
-const BIN = fileURLToPath(new URL('../../bin/dualwrite.js', import.meta.url));
-
-/** Runs `dualwrite <args> --json` as an operator would; exit 1 (a problem found) still answers JSON. */
-async function runCli<T>(args: string[]): Promise<T> {
-  // The config file is the whole truth here: overrides from the environment would point elsewhere.
-  const env = { ...process.env };
-  for (const name of ['DUALWRITE_STAGE', 'MYSQL_URL', 'PG_URL']) delete env[name];
-  const { stdout } = await execFileAsync(process.execPath, [BIN, ...args, '--json'], { env }).catch(
-    (error: { stdout?: string }) => {
-      if (error.stdout) return { stdout: error.stdout };
-      throw error;
-    },
-  );
-  return JSON.parse(stdout) as T;
-}
+import { findLostWrites } from './ledger.js';
+import { TrafficGenerator, worldFromSeed } from './traffic.js';
 
 /** The migration itself found a problem (differences, a lost write, a refused flip): exit 1, not 2. */
 class DemoProblem extends Error {}
@@ -201,7 +184,7 @@ class Demo {
       mysql: { url: this.urls!.mysqlUrl },
       postgres: { url: this.urls!.pgUrl },
       shadow: {
-        sampleRate: 0.25,
+        sampleRate: this.options.quick ? 0.25 : 0.1,
         mismatchLog: join(this.dir, 'mismatches.jsonl'),
         latencyFile: join(this.dir, 'shadow-latency.json'),
       },
@@ -297,7 +280,7 @@ class Demo {
     this.n.begin(
       'Shadow reads',
       'shadow',
-      'Reads are still served by MySQL; a quarter of them run again on PostgreSQL afterwards and are compared.',
+      `Reads are still served by MySQL; ${this.options.quick ? 'a quarter' : 'a tenth'} of them run again on PostgreSQL afterwards and are compared.`,
     );
     await this.moveTo('shadow');
     const before = this.shadow!.stats();

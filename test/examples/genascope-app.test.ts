@@ -4,12 +4,8 @@ import { buildApp } from '../../examples/genascope/app.js';
 import { createMysqlSchema } from '../../examples/genascope/schema.js';
 import { generateSeed, insertSeed, seedCounts, type SeedData } from '../../examples/genascope/seed.js';
 import { GENASCOPE_TABLES } from '../../examples/genascope/tables.js';
-import {
-  expectations,
-  findLostWrites,
-  TrafficGenerator,
-  worldFromSeed,
-} from '../../examples/genascope/traffic.js';
+import { expectations, findLostWrites } from '../../examples/genascope/ledger.js';
+import { TrafficGenerator, worldFromSeed } from '../../examples/genascope/traffic.js';
 import { useFreshDatabases } from '../support/databases.js';
 
 const dbs = useFreshDatabases('dwexapp');

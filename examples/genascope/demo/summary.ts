@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { TrafficStats, LostWrite } from '../traffic.js';
+import type { LostWrite } from '../ledger.js';
+import type { TrafficStats } from '../traffic.js';
 import type { StepRecord } from './narrate.js';
 
 /** Machine-readable outcome of a demo run (`<reports>/demo-summary.json`); the e2e test reads it. */
