@@ -227,14 +227,15 @@ async function verifyTable(
       upTo: undefined,
       limit: chunkSize,
     });
-  let authRows = await readAuth(cp.after ?? undefined);
-  for (;;) {
-    const after = cp.after ?? undefined;
+  /**
+   * Reads for one chunk: the other side's rows of the range the authoritative chunk spans, and the next
+   * authoritative chunk, at the same time. Started one chunk ahead, so reads overlap the hashing.
+   */
+  const fetchRange = (after: KeyTuple | undefined, authRows: Row[]) => {
     const last = authRows.length < chunkSize;
     const lastRow = authRows[authRows.length - 1];
     const upTo = last || !lastRow ? undefined : keyOf(translator, lastRow, auth);
-    // The next authoritative chunk is read while the other side's range is: both servers work at once.
-    const [otherRows, nextAuthRows] = await Promise.all([
+    const rows = Promise.all([
       readChunk({
         db: db[other],
         side: other,
@@ -245,8 +246,17 @@ async function verifyTable(
         upTo,
         limit: undefined,
       }),
-      upTo ? readAuth(upTo) : Promise.resolve([]),
+      upTo ? readAuth(upTo) : Promise.resolve([] as Row[]),
     ]);
+    // Awaited below; this only keeps a read that fails while an earlier chunk throws from going unhandled.
+    rows.catch(() => undefined);
+    return { authRows, upTo, last, rows };
+  };
+  let ahead = fetchRange(cp.after ?? undefined, await readAuth(cp.after ?? undefined));
+  for (;;) {
+    const { authRows, upTo, last } = ahead;
+    const [otherRows, nextAuthRows] = await ahead.rows;
+    if (!last) ahead = fetchRange(upTo, nextAuthRows);
     const a = entries(translator, authRows, auth, ignore);
     const o = entries(translator, otherRows, other, ignore);
     cp.chunks += 1;
@@ -272,7 +282,6 @@ async function verifyTable(
     metrics.progress.set({ table }, estimate > 0 ? Math.min(1, cp.authoritativeRows / estimate) : 1);
     options.onProgress?.({ table, rows: cp.authoritativeRows, estimate });
     if (last) break;
-    authRows = nextAuthRows;
   }
 
   const redactor = createRedactor(config);
