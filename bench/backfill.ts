@@ -174,7 +174,8 @@ try {
        EXCLUDING TABLE NAMES MATCHING ~/^dualwrite_/;\n`,
     );
     const t0 = performance.now();
-    const out = await run('/usr/bin/time', ['-v', 'pgloader', loadFile]);
+    // Its default 1 GB Lisp heap runs out on this data now and then ("Heap exhausted"): give it room.
+    const out = await run('/usr/bin/time', ['-v', 'pgloader', '--dynamic-space-size', '4096', loadFile]);
     const seconds = (performance.now() - t0) / 1000;
     if (out.code !== 0) throw new Error(`pgloader failed: ${out.stderr.slice(-2000)}`);
     // pgloader can exit 0 having loaded nothing: count what arrived.

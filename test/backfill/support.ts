@@ -2,17 +2,7 @@ import type { Knex } from 'knex';
 import type { DatabaseSchema, TableSchema } from '../../lib/schema/model.js';
 import { rowsOf } from '../../lib/backfill/keys.js';
 
-/** A small deterministic PRNG (mulberry32) so each seed replays the same writes. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from '../sync/support/traffic.js';
 
 /** All rows of a table ordered by the given key columns, values as text so both sides compare. */
 export async function dumpRows(
