@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { backfill } from '../../lib/backfill/backfill.js';
 import { initMetaTables } from '../../lib/meta/init.js';
+import type { Knex } from 'knex';
+import { enqueueKeys } from '../../lib/sync/outbox.js';
 import { KeySyncer } from '../../lib/sync/syncer.js';
+import { SyncWorker } from '../../lib/sync/worker.js';
+import type { KeyTuple } from '../../lib/translate/types.js';
 import { testTranslators } from '../sync/support/translator.js';
 import { useFreshDatabases } from '../support/databases.js';
 import { dumpRows, insertMany, prng, schemaOf } from './support.js';
@@ -55,19 +59,37 @@ async function seed(rand: () => number): Promise<void> {
 }
 
 describe('backfill under concurrent writes', () => {
-  for (const [seedValue, pipeline] of [
-    [1, 1],
-    [2, 3],
-    [3, 2],
+  // `sync`: each writer syncs its key after commit; `outbox`: the key goes to the outbox in the write's
+  // transaction and a running SyncWorker drains it.
+  for (const [seedValue, pipeline, live] of [
+    [1, 1, 'sync'],
+    [2, 3, 'outbox'],
+    [3, 2, 'outbox'],
   ] as const) {
-    it(`leaves both databases equal row for row (seed ${seedValue}, pipeline ${pipeline})`, async () => {
+    it(`leaves both databases equal row for row (seed ${seedValue}, pipeline ${pipeline}, live path ${live})`, async () => {
       await createTables();
       await initMetaTables(dbs.mysql, dbs.pg);
       const rand = prng(seedValue);
       await seed(rand);
       const syncer = new KeySyncer({ mysql: dbs.mysql, pg: dbs.pg, translators });
+      const worker =
+        live === 'outbox'
+          ? new SyncWorker({ mysql: dbs.mysql, pg: dbs.pg, syncer, authoritative: () => 'mysql' })
+          : null;
+      const write = async (
+        table: string,
+        key: KeyTuple,
+        sql: (trx: Knex.Transaction) => Promise<unknown>,
+      ) => {
+        await dbs.mysql.transaction(async (trx) => {
+          await sql(trx);
+          if (worker) await enqueueKeys(trx, table, [key]);
+        });
+        if (worker) worker.notify();
+        else await syncer.sync(table, [key], 'mysql');
+      };
 
-      // Writers on MySQL across the whole key range; each write is synced after commit (the live path).
+      // Writers on MySQL across the whole key range, while the backfill runs.
       let stop = false;
       let writes = 0;
       const writer = async (w: number): Promise<void> => {
@@ -76,32 +98,29 @@ describe('backfill under concurrent writes', () => {
           const op = r();
           if (r() < 0.6) {
             const id = 1 + Math.floor(r() * ITEMS * 1.1);
-            if (op < 0.35) {
-              await dbs.mysql.raw(
-                'INSERT INTO items (id, val, n) VALUES (?, ?, 1) ON DUPLICATE KEY UPDATE n = n + 1',
-                [id, `w${w}`],
-              );
-            } else if (op < 0.75) {
-              await dbs
-                .mysql('items')
-                .where({ id })
-                .update({ val: `u${w}-${writes}`, n: writes });
-            } else {
-              await dbs.mysql('items').where({ id }).del();
-            }
-            await syncer.sync('items', [[id]], 'mysql');
+            await write('items', [id], (trx) =>
+              op < 0.35
+                ? trx.raw(
+                    'INSERT INTO items (id, val, n) VALUES (?, ?, 1) ON DUPLICATE KEY UPDATE n = n + 1',
+                    [id, `w${w}`],
+                  )
+                : op < 0.75
+                  ? trx('items')
+                      .where({ id })
+                      .update({ val: `u${w}-${writes}`, n: writes })
+                  : trx('items').where({ id }).del(),
+            );
           } else {
             const a = Math.floor(r() * 55);
             const b = `k${Math.floor(r() * 44)}`;
-            if (op < 0.5) {
-              await dbs.mysql.raw(
-                'INSERT INTO pairs (a, b, v) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE v = VALUES(v)',
-                [a, b, writes],
-              );
-            } else {
-              await dbs.mysql('pairs').where({ a, b }).del();
-            }
-            await syncer.sync('pairs', [[a, b]], 'mysql');
+            await write('pairs', [a, b], (trx) =>
+              op < 0.5
+                ? trx.raw(
+                    'INSERT INTO pairs (a, b, v) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE v = VALUES(v)',
+                    [a, b, writes],
+                  )
+                : trx('pairs').where({ a, b }).del(),
+            );
           }
           writes++;
         }
@@ -120,6 +139,10 @@ describe('backfill under concurrent writes', () => {
       const writesDuring = writes;
       stop = true;
       await Promise.all(writers);
+      if (worker) {
+        await worker.drain({ timeoutMs: 30_000 });
+        await worker.close();
+      }
 
       expect(result.ok).toBe(true);
       expect(writesDuring).toBeGreaterThan(50);
