@@ -135,8 +135,10 @@ describe('verify on Sakila', () => {
     expect(email?.columns[0]?.other).toMatch(/^sha256:/);
 
     const syncer = new KeySyncer({ mysql: dbs.mysql, pg: dbs.pg, translators });
-    const repaired = await verify(options({ repair: syncer }));
-    expect(repaired.clean).toBe(true);
+    const repaired = await verify(
+      options({ repair: syncer, tables: ['category', 'customer', 'film_actor'] }),
+    );
+    expect(repaired.tables.every((t) => t.repair?.remaining === 0)).toBe(true);
     expect(
       repaired.tables.filter((t) => t.repair && t.repair.synced > 0).map((t) => [t.table, t.repair]),
     ).toEqual([
