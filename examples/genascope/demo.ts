@@ -1,19 +1,16 @@
 // `npm run demo`: from nothing to a finished MySQL → PostgreSQL migration of the Genascope example,
 // narrated step by step. See `npm run demo -- --help`.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import type { Knex } from 'knex';
 import {
-  applySchema,
   backfillFromConfig,
-  convertDatabase,
   createDualWrite,
   createMysqlKnex,
   createPostgresKnex,
   dualwriteMiddleware,
-  initMetaTables,
   introspectMysql,
   introspectPostgres,
   loadConfig,
@@ -21,6 +18,7 @@ import {
   ShadowReader,
   verify,
   writeReport,
+  type ConversionReport,
   type DualWriteDb,
   type Stage,
 } from '../../lib/index.js';
@@ -150,35 +148,7 @@ class Demo {
     this.n.end('ok', `${GENASCOPE_TABLES.length} tables, ${rows} rows`);
   }
 
-  private async convertToPostgres(): Promise<void> {
-    this.n.begin(
-      'Convert the schema to PostgreSQL',
-      'mysql-only',
-      'Introspect MySQL, convert types (uuid, jsonb, enums, boolean, timestamp), apply in one transaction.',
-    );
-    const conversion = await convertDatabase(this.mysql!);
-    await applySchema(this.pg!, conversion);
-    await initMetaTables(this.mysql!, this.pg!);
-    const ddlFile = join(this.dir, 'schema.postgres.sql');
-    mkdirSync(this.dir, { recursive: true });
-    writeFileSync(ddlFile, `${conversion.ddl}\n`);
-    const columns = conversion.report.tables.reduce((a, t) => a + t.columns.length, 0);
-    const uuids = conversion.report.tables.flatMap((t) => t.columns).filter((c) => c.to === 'uuid').length;
-    this.n.figure('tables', conversion.report.tables.length);
-    this.n.figure('columns', `${columns} (${uuids} as uuid)`);
-    this.n.figure('enum types', conversion.report.enumTypes.length);
-    this.n.figure('ON UPDATE triggers', conversion.report.updateTriggers.length);
-    this.n.figure('warnings', conversion.report.warnings.length);
-    this.n.figure('DDL', ddlFile);
-    this.summary.reports['postgresDdl'] = ddlFile;
-    this.n.end(
-      'ok',
-      `${conversion.report.tables.length} tables, ${uuids} uuid columns, ${conversion.report.enumTypes.length} enums`,
-    );
-  }
-
-  private async startApp(): Promise<void> {
-    this.n.begin('Genascope API on the dualwrite handle + traffic', 'mysql-only');
+  private writeConfig(): void {
     this.config.create({
       stage: 'mysql-only',
       mysql: { url: this.urls!.mysqlUrl },
@@ -196,6 +166,44 @@ class Demo {
       },
     });
     this.summary.reports['config'] = this.config.path;
+  }
+
+  private async convertToPostgres(): Promise<void> {
+    this.n.begin(
+      'Convert the schema to PostgreSQL',
+      'mysql-only',
+      "Introspect MySQL, convert types (uuid, jsonb, enums, boolean, timestamp), apply in one transaction; then dualwrite's own tables.",
+    );
+    this.writeConfig();
+    const ddlFile = join(this.dir, 'schema.postgres.sql');
+    this.n.say(`$ dualwrite schema --apply --out ${ddlFile} --config ${this.config.path}`);
+    const { report } = await runCli<{ report: ConversionReport }>([
+      'schema',
+      '--apply',
+      '--out',
+      ddlFile,
+      '--config',
+      this.config.path,
+    ]);
+    this.n.say(`$ dualwrite init --config ${this.config.path}`);
+    await runCli(['init', '--config', this.config.path]);
+    const columns = report.tables.reduce((a, t) => a + t.columns.length, 0);
+    const uuids = report.tables.flatMap((t) => t.columns).filter((c) => c.to === 'uuid').length;
+    this.n.figure('tables', report.tables.length);
+    this.n.figure('columns', `${columns} (${uuids} as uuid)`);
+    this.n.figure('enum types', report.enumTypes.length);
+    this.n.figure('ON UPDATE triggers', report.updateTriggers.length);
+    this.n.figure('warnings', report.warnings.length);
+    this.n.figure('DDL', ddlFile);
+    this.summary.reports['postgresDdl'] = ddlFile;
+    this.n.end(
+      'ok',
+      `${report.tables.length} tables, ${uuids} uuid columns, ${report.enumTypes.length} enums`,
+    );
+  }
+
+  private async startApp(): Promise<void> {
+    this.n.begin('Genascope API on the dualwrite handle + traffic', 'mysql-only');
     this.log = new LogTap(join(this.dir, 'dualwrite.log'));
     this.summary.reports['log'] = this.log.path;
     // The shadow reader and the handle are built together: the reader reads config and translators from the handle.
