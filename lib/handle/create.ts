@@ -124,7 +124,15 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
     worker = new SyncWorker({
       mysql: wk.mysql,
       pg: wk.postgres,
-      syncer: new KeySyncer({ mysql: wk.mysql, pg: wk.postgres, translators, logger, events, metrics }),
+      syncer: new KeySyncer({
+        mysql: wk.mysql,
+        pg: wk.postgres,
+        translators,
+        logger,
+        events,
+        metrics,
+        copyThreshold: config.sync.copyThreshold,
+      }),
       authoritative: () => stageController.plan().authoritative,
       sync: config.sync,
       logger,
