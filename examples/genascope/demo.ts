@@ -1,6 +1,6 @@
 // `npm run demo`: from nothing to a finished MySQL → PostgreSQL migration of the Genascope example,
 // narrated step by step. See `npm run demo -- --help`.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { FastifyInstance } from 'fastify';
@@ -83,6 +83,7 @@ class Demo {
   }
 
   async run(): Promise<number> {
+    this.clearOwnReports();
     await this.startServers();
     await this.createDatabases();
     await this.loadMysql();
@@ -100,6 +101,15 @@ class Demo {
     await this.flipToPg('Flip to PostgreSQL again', 'After the rollback drill, move forward again.');
     await this.finish();
     return this.summary.exitCode;
+  }
+
+  /** A fresh run starts with fresh reports: only the files the demo itself writes are removed. */
+  private clearOwnReports(): void {
+    if (!existsSync(this.dir)) return;
+    const own =
+      /^(audit\.jsonl|mismatches\.jsonl|verify-.*\.json|report\.html|shadow-latency\.json|dualwrite\.log|schema\.postgres\.sql|dualwrite\.yaml)$/;
+    for (const name of readdirSync(this.dir))
+      if (own.test(name)) rmSync(join(this.dir, name), { force: true });
   }
 
   private async startServers(): Promise<void> {
