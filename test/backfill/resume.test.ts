@@ -65,7 +65,7 @@ describe('resuming a killed backfill', () => {
           dbs.mysqlUrl,
           dbs.pgUrl,
           String(BATCH),
-          '8000',
+          '0',
           String(pipeline),
         ],
         { stdio: ['ignore', 'ignore', 'pipe'] },
