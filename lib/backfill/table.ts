@@ -166,7 +166,8 @@ export async function copyPhase(
         skipped.shift();
         segments.push({ ...next, done: true });
         cursor = next.to;
-        void persist();
+        // A failed write surfaces where the writes are awaited (a task, or the end of the walk).
+        persist().catch(() => undefined);
         continue;
       }
       const t0 = performance.now();
