@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Table from 'cli-table3';
 import { backfill } from '../lib/backfill/backfill.js';
 import { rowsOf } from '../lib/backfill/keys.js';
@@ -24,7 +25,7 @@ import { SyncWorker } from '../lib/sync/worker.js';
 import { buildTranslators } from '../lib/translate/build.js';
 import type { Row } from '../lib/translate/types.js';
 import { createDatabases, dropDatabases, uniqueDatabaseName } from '../test/support/databases.js';
-import { generateGenascopeData } from './genascope-data.js';
+import type { GenascopeDataResult } from './genascope-data.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -43,7 +44,18 @@ const dbs = await createDatabases(uniqueDatabaseName('dwbench_bf'));
 const pgloaderDb = `${dbs.name}_pgl`;
 try {
   // 1. Data and schema.
-  const gen = await generateGenascopeData(dbs.mysqlUrl, { chatAnswers: answers });
+  // In a process of its own, so the RSS measured below is the backfill's, not the generator's leftovers.
+  const generated = await run(process.execPath, [
+    '--import',
+    'tsx',
+    fileURLToPath(new URL('./genascope-data.ts', import.meta.url)),
+    '--rows',
+    String(answers),
+    '--url',
+    dbs.mysqlUrl,
+  ]);
+  if (generated.code !== 0) throw new Error(`generating data failed: ${generated.stderr}`);
+  const gen = JSON.parse(generated.stdout.trim().split('\n').pop()!) as GenascopeDataResult;
   results['source_rows'] = gen.total;
   results['generate_rows_per_s'] = Math.round(gen.total / (gen.ms / 1000));
   await applySchema(dbs.pg, await convertDatabase(dbs.mysql));
@@ -120,6 +132,7 @@ try {
 
   // 3. The backfill, sampling RSS.
   let peakRss = process.memoryUsage().rss;
+  results['rss_before_backfill_mb'] = Math.round(peakRss / 2 ** 20);
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
   const result = await backfill({
     mysql: dbs.mysql,
