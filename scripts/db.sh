@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Local MariaDB + PostgreSQL 15 for development, tests, the demo and benchmarks.
-# Usage: scripts/db.sh start|stop|status
+# Usage: scripts/db.sh start|stop|status|ensure (ensure: start unless MYSQL_URL/PG_URL are set)
 # Servers listen on 127.0.0.1 only; data lives in .dbdata/ (git-ignored).
 set -euo pipefail
 
@@ -193,6 +193,14 @@ case "${1:-}" in
   stop)
     if use_docker; then (cd "$ROOT" && docker compose down); else stop_mariadb; stop_postgres; fi
     ;;
+  ensure)
+    # Before `npm test`: start the local servers unless the environment points at other ones.
+    if [ -n "${MYSQL_URL:-}" ] || [ -n "${PG_URL:-}" ]; then
+      log "MYSQL_URL/PG_URL set: using those servers"
+    else
+      "$0" start
+    fi
+    ;;
   status) status ;;
-  *) die "usage: scripts/db.sh start|stop|status" ;;
+  *) die "usage: scripts/db.sh start|stop|status|ensure" ;;
 esac
