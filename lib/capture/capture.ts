@@ -20,7 +20,7 @@ export interface CapturedWrite {
   keys: KeyTuple[];
 }
 
-function uncaptured(table: string, message: string): DualWriteError {
+export function uncaptured(table: string, message: string): DualWriteError {
   return new DualWriteError(ErrorCode.UncapturedWrite, `${table}: ${message}`, { table });
 }
 
@@ -68,7 +68,7 @@ async function returningKeys(
 }
 
 /** An update that sets key columns moves rows: their new keys must be synced too. */
-function movedKeys(b: BuilderInternals, target: CaptureTarget, before: KeyValue[][]): KeyValue[][] {
+export function movedKeys(b: BuilderInternals, target: CaptureTarget, before: KeyValue[][]): KeyValue[][] {
   const pk = target.translator.primaryKey;
   const update = b._single.update ?? {};
   const counter = b._single.counter ?? {};

@@ -22,7 +22,8 @@ export interface InsertOutcome {
   addedReturning: boolean;
 }
 
-function rowsOf(insert: unknown): Row[] {
+/** The rows of an insert builder's values (one object or an array). */
+export function insertRows(insert: unknown): Row[] {
   if (Array.isArray(insert)) return insert as Row[];
   return insert && typeof insert === 'object' ? [insert as Row] : [];
 }
@@ -46,18 +47,29 @@ export async function runInsert(
   needKeys: boolean,
 ): Promise<InsertOutcome> {
   const { _single } = internals(builder);
-  const rows = rowsOf(_single.insert);
+  const rows = insertRows(_single.insert);
   const pk = target.primaryKey;
   const given = rows.map((r) => keyOfRow(r, pk));
   const missing = given.some((k) => k === undefined);
   const upsert = Boolean(_single.merge || _single.ignore);
-  if (!missing || rows.length === 0) {
+  if (upsert && needKeys && !missing && target.side === Side.Mysql && rows.length > 0) {
+    // The row an upsert updates is the one holding the conflicting values, whose key the values need
+    // not name (`insert({ id: newId, email }).onConflict('email').merge()`): its key before and after.
+    const before = await keysByConflict(conn, target, rows, _single.onConflict);
+    const result = await builder;
+    const after = await keysByConflict(conn, target, rows, _single.onConflict);
+    const firstId = Array.isArray(result) ? (result[0] ?? 0) : 0;
+    const keys = uniqueKeys([...(given as KeyValue[][]), ...before, ...after]);
+    return { result, keys, firstId, addedReturning: false };
+  }
+  if ((!missing && !(upsert && needKeys)) || rows.length === 0) {
     const result = await builder;
     const firstId = target.side === Side.Mysql && Array.isArray(result) ? (result[0] ?? 0) : 0;
     return { result, keys: given as KeyValue[][], firstId, addedReturning: false };
   }
 
   if (target.side === Side.Postgres) {
+    // Generated keys, and the rows an upsert inserted or updated, come back from RETURNING.
     const appReturning = _single.returning;
     const addedReturning = appReturning === undefined;
     if (addedReturning) builder.returning([...pk]);
@@ -112,11 +124,27 @@ async function reselectByConflict(
   rows: readonly Row[],
   onConflict: unknown,
 ): Promise<KeyValue[][]> {
-  const cols = (Array.isArray(onConflict) ? onConflict : onConflict ? [onConflict] : []) as unknown[];
-  if (cols.length === 0 || !cols.every((c) => typeof c === 'string')) {
+  const names = conflictColumns(onConflict);
+  if (names.length === 0) {
     throw uncaptured(target.name, 'an upsert without key values must name its conflict columns');
   }
-  const names = cols as string[];
+  return keysByConflict(conn, target, rows, onConflict);
+}
+
+function conflictColumns(onConflict: unknown): string[] {
+  const cols = (Array.isArray(onConflict) ? onConflict : onConflict ? [onConflict] : []) as unknown[];
+  return cols.every((c) => typeof c === 'string') ? (cols as string[]) : [];
+}
+
+/** Keys of the rows holding the rows' values of the conflict columns (locked); [] when none are named. */
+async function keysByConflict(
+  conn: Knex | Knex.Transaction,
+  target: InsertTarget,
+  rows: readonly Row[],
+  onConflict: unknown,
+): Promise<KeyValue[][]> {
+  const names = conflictColumns(onConflict);
+  if (names.length === 0) return [];
   if (rows.some((r) => names.some((c) => r[c] === undefined || isKnexRaw(r[c])))) {
     throw uncaptured(target.name, 'conflict column values are not plain values');
   }
@@ -128,4 +156,8 @@ async function reselectByConflict(
     )
     .forUpdate()) as Row[];
   return found.map((r) => keyOfRow(r, target.primaryKey)).filter((k): k is KeyValue[] => k !== undefined);
+}
+
+function uniqueKeys(keys: readonly KeyValue[][]): KeyValue[][] {
+  return [...new Map(keys.map((k) => [JSON.stringify(k.map(String)), k])).values()];
 }

@@ -18,7 +18,7 @@ import { buildTranslators } from '../translate/build.js';
 import type { TranslatorSet } from '../translate/types.js';
 import { WriteGate } from './gate.js';
 import { queryInterface } from './handle.js';
-import { createPools } from './pools.js';
+import { createMysqlWritePool, createPools } from './pools.js';
 import { readStatus } from './status.js';
 import type { HandleCore, OutboxWorkerLike, Scope } from './scope.js';
 import type { DualWriteControl, DualWriteDb, DualWriteStatus } from './types.js';
@@ -86,6 +86,7 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
     throw error;
   }
 
+  const mysqlWrites = createMysqlWritePool(urls.mysql, config.mysql.poolMax, logger);
   const events = new DualWriteEvents();
   const metrics = createMetrics();
   const gate = new WriteGate();
@@ -148,6 +149,7 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
   const notifyWindowMs = options.notifyWindowMs ?? 5;
   const core: HandleCore = {
     knex,
+    mysqlWrites,
     translators,
     gate,
     logger,
@@ -181,7 +183,7 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
     try {
       await worker?.close();
     } finally {
-      const pools = [knex.mysql, knex.postgres, workerKnex?.mysql, workerKnex?.postgres];
+      const pools = [knex.mysql, knex.postgres, mysqlWrites, workerKnex?.mysql, workerKnex?.postgres];
       await Promise.all(pools.map((p) => p?.destroy()));
     }
   };
@@ -208,6 +210,7 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
         return config;
       },
       knex,
+      mysqlWrites,
       context,
     };
     Object.assign(db, {

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { captureWrite, type CapturedWrite } from '../capture/capture.js';
 import { runInsert } from '../capture/insert.js';
+import { oneTripKeys, runOneTrip } from '../capture/one-trip.js';
 import { isMetaTable } from '../meta/tables.js';
 import type { ReadObservation } from '../shadow/types.js';
 import { otherSide, Side, type StagePlan } from '../stage/stage.js';
@@ -89,7 +90,10 @@ async function runStatement(
     trx.capture.captured = true;
     return shapeWrite(method, captured, side, translator, appReturning);
   }
-  const captured = await core.knex[side].transaction((t) => captureWrite(builder, target, t));
+  const oneTrip = oneTripKeys(builder, target);
+  const captured = oneTrip
+    ? await runOneTrip(core.mysqlWrites, builder, target, oneTrip)
+    : await core.knex[side].transaction((t) => captureWrite(builder, target, t));
   core.notify();
   return shapeWrite(method, captured, side, translator, appReturning);
 }

@@ -30,3 +30,14 @@ export function createPools(
     }),
   };
 }
+
+/**
+ * MySQL pool for the handle's implicit-transaction writes: multiple statements allowed, so a write
+ * and its outbox row go in one round trip. Only SQL compiled by the handle runs here.
+ */
+export function createMysqlWritePool(url: string, max: number, logger: Logger): Knex {
+  return knexFactory({
+    ...mysqlKnexConfig({ url, pool: { max }, multipleStatements: true }),
+    log: knexLog(logger),
+  });
+}

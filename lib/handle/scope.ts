@@ -21,6 +21,8 @@ export interface OutboxWorkerLike {
 /** State shared by a handle and every context, query and transaction made from it. */
 export interface HandleCore {
   readonly knex: Readonly<Record<Side, Knex>>;
+  /** MySQL pool with multiple statements allowed, for one-round-trip captured writes (capture/one-trip). */
+  readonly mysqlWrites: Knex;
   readonly translators: TranslatorSet;
   readonly gate: WriteGate;
   readonly logger: Logger;

@@ -41,6 +41,8 @@ export interface DualWriteControl {
   readonly config: Readonly<DualWriteConfig>;
   /** The two knex pools (for dualwrite's own tooling; app code uses the handle). */
   readonly knex: Readonly<Record<Side, Knex>>;
+  /** MySQL pool of the one-round-trip captured writes (multiple statements allowed; dualwrite's SQL only). */
+  readonly mysqlWrites: Knex;
   /** Context attached with withContext(), if any. */
   readonly context: RequestContext | undefined;
 }

@@ -287,8 +287,11 @@ export class SyncWorker {
         this.#log[level]({ err: error, side: from }, 'outbox batch failed; rows stay for a later attempt');
       }
     }
+    // A full batch means more are waiting; otherwise only a commit since the claim began (a notify)
+    // can have added rows — claiming again now would mostly find nothing. Other processes' rows wait
+    // for the poll.
     if (claimed >= this.#cfg.batchSize) this.#kick(true);
-    else if (claimed > 0 || seq !== this.#wakeSeq) this.#kick(false);
+    else if (seq !== this.#wakeSeq) this.#kick(false);
     return claimed;
   }
 

@@ -50,7 +50,7 @@ describe.each(sides)('capture in %s (authoritative %s)', (stage, side) => {
       { id: 2, name: 'q', qty: 6 },
       { id: 3, name: 'r', qty: 9 },
     ]);
-    const seen = recordStatements(db.dualwrite.knex);
+    const seen = recordStatements(db.dualwrite);
     expect(await db('widgets').where('qty', '>', 5).update({ active: false })).toBe(2);
     expect(await db('widgets').whereIn('name', ['p', 'zz']).del()).toBe(1);
     const locking = seen[side].filter((s) => /for update/i.test(s));
@@ -80,7 +80,7 @@ describe.each(sides)('capture in %s (authoritative %s)', (stage, side) => {
       { a: 1, b: 'x', v: 1 },
       { a: 2, b: 'y', v: 2 },
     ]);
-    const seen = recordStatements(db.dualwrite.knex);
+    const seen = recordStatements(db.dualwrite);
     await db('pairs').where({ a: 1, b: 'x' }).update({ v: 10 });
     await db('pairs').where('a', 2).whereIn('b', ['y', 'w']).del();
     expect(seen[side].filter((s) => /for update/i.test(s))).toEqual([]);
@@ -104,6 +104,17 @@ describe.each(sides)('capture in %s (authoritative %s)', (stage, side) => {
     await db('widgets').insert({ name: 'u', qty: 2 }).onConflict('name').merge(['qty']);
     expect(await knexOf(side)('widgets').where({ id: 40 }).first()).toMatchObject({ qty: 2 });
     expect(await outboxKeys(knexOf(side), 'widgets')).toEqual([[40]]);
+  });
+
+  it('records the updated row of an upsert whose values name another key than the conflicting row', async () => {
+    db = await openHandle(dbs, stage);
+    await knexOf(side)('widgets').insert({ id: 41, name: 'w', qty: 1 });
+    await db('widgets').insert({ id: 77, name: 'w', qty: 3 }).onConflict('name').merge(['qty']);
+    expect(await knexOf(side)('widgets').where({ id: 41 }).first()).toMatchObject({ qty: 3 });
+    expect(await knexOf(side)('widgets').where({ id: 77 }).first()).toBeUndefined();
+    // MySQL also records the given key 77 (its sync finds no row); PostgreSQL's RETURNING is exact.
+    const keys = await outboxKeys(knexOf(side), 'widgets');
+    expect(keys).toEqual(side === 'mysql' ? [[77], [41]] : [[41]]);
   });
 
   it('leaves no outbox row when the app transaction rolls back', async () => {

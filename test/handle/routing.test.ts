@@ -32,7 +32,7 @@ describe.each(STAGES.map((s) => [s]))('stage %s', (stage) => {
 
   it('sends each statement to the authoritative database exactly once and never to the other', async () => {
     db = await openHandle(dbs, stage);
-    const seen = recordStatements(db.dualwrite.knex);
+    const seen = recordStatements(db.dualwrite);
 
     const [id] = (await db('widgets').insert({ name: 'a', active: 1, qty: 1 })) as number[];
     expect(typeof id).toBe('number');
@@ -90,7 +90,7 @@ describe.each(STAGES.map((s) => [s]))('stage %s', (stage) => {
 
   it('runs transactions on the authoritative side and raw writes only when they declare their keys', async () => {
     db = await openHandle(dbs, stage);
-    const seen = recordStatements(db.dualwrite.knex);
+    const seen = recordStatements(db.dualwrite);
     const id = await db.transaction(async (trx) => {
       const [newId] = (await trx('widgets').insert({ name: 't1' })) as number[];
       await trx('widgets').where('name', 'like', 't%').update({ qty: 7 });

@@ -51,7 +51,7 @@ describe('values PostgreSQL cannot hold, through the handle', () => {
 
   it('strict mode: the write is rejected with a TranslationError before either database is touched', async () => {
     db = await openHandle(dbs, 'dual-write', { config: { strict: true } });
-    const seen = recordStatements(db.dualwrite.knex);
+    const seen = recordStatements(db.dualwrite);
     const error = await db('notes')
       .insert({ id: 4, token: 'not-a-uuid', body: 'x' })
       .then(

@@ -46,11 +46,13 @@ export async function openHandle(
 }
 
 /** Records the SQL each side's pool runs. */
-export function recordStatements(knex: Readonly<Record<Side, Knex>>): Record<Side, string[]> {
+export function recordStatements(control: DualWriteDb['dualwrite']): Record<Side, string[]> {
   const seen: Record<Side, string[]> = { mysql: [], postgres: [] };
   for (const side of ['mysql', 'postgres'] as const) {
-    knex[side].on('query', (q: { sql: string }) => seen[side].push(q.sql));
+    control.knex[side].on('query', (q: { sql: string }) => seen[side].push(q.sql));
   }
+  // One-round-trip writes send `START TRANSACTION; write; outbox insert; COMMIT` as one query.
+  control.mysqlWrites.on('query', (q: { sql: string }) => seen.mysql.push(...q.sql.split(/;\s+/)));
   return seen;
 }
 

@@ -37,6 +37,11 @@ export interface MysqlConnectionOptions {
   url: string;
   /** Pool size. @default { min: 0, max: 10 } */
   pool?: { min?: number; max?: number };
+  /**
+   * Allow several statements in one query. Only dualwrite's own write pool sets it (a write and its
+   * outbox row in one round trip); app SQL never runs on such a connection. @default false
+   */
+  multipleStatements?: boolean;
 }
 
 /** Builds the knex connection config with the driver settings that make values comparable. */
@@ -57,6 +62,7 @@ export function mysqlKnexConfig(options: MysqlConnectionOptions): Knex.Config {
       jsonStrings: true,
       charset: 'utf8mb4',
       typeCast: mysqlTypeCast,
+      multipleStatements: options.multipleStatements ?? false,
     } as Knex.MySql2ConnectionConfig,
     pool: {
       min: options.pool?.min ?? 0,

@@ -1,0 +1,101 @@
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { DualWriteDb } from '../../lib/handle/types.js';
+import { Stage } from '../../lib/stage/stage.js';
+import { useFreshDatabases } from '../support/databases.js';
+import { createWidgets, openHandle, outboxKeys, recordStatements } from '../support/dualwrite.js';
+
+const dbs = useFreshDatabases('dwonetrip');
+let db: DualWriteDb | undefined;
+
+beforeAll(async () => {
+  await createWidgets(dbs);
+});
+
+afterEach(async () => {
+  await db?.destroy();
+  db = undefined;
+  await dbs.mysql('widgets').del();
+  await dbs.mysql('dualwrite_outbox').del();
+});
+
+/** Queries the write pool sent, as sent (one string per round trip). */
+function roundTrips(handle: DualWriteDb): string[] {
+  const sent: string[] = [];
+  handle.dualwrite.mysqlWrites.on('query', (q: { sql: string }) => sent.push(q.sql));
+  return sent;
+}
+
+describe('one-round-trip capture on MySQL', () => {
+  it('sends a key-known write and its outbox row as one query, and the app gets knex-shaped results', async () => {
+    db = await openHandle(dbs, Stage.DualWrite);
+    const trips = roundTrips(db);
+    const seen = recordStatements(db.dualwrite);
+    const [id] = (await db('widgets').insert({ name: 'gen', qty: 1 })) as number[];
+    expect(await db('widgets').insert({ id: 500, name: 'given' })).toEqual([500]);
+    expect(await db('widgets').where({ id: 500 }).update({ qty: 7 })).toBe(1);
+    expect(await db('widgets').whereIn('id', [500, 501]).increment('qty', 1)).toBe(1);
+    expect(await db('widgets').where({ id: 501 }).del()).toBe(0);
+
+    expect(trips).toHaveLength(5);
+    for (const sql of trips) expect(sql).toMatch(/^START TRANSACTION; .+; INSERT INTO dualwrite_outbox .+; COMMIT$/);
+    // Nothing of these writes went through the app pool (no BEGIN/COMMIT round trips there).
+    expect(seen.mysql.filter((s) => /^(begin|commit|insert|update|delete)/i.test(s))).toEqual(
+      trips.flatMap((t) => t.split(/;\s+/)).filter((s) => /^(begin|commit|insert|update|delete)/i.test(s)),
+    );
+    expect(typeof id).toBe('number');
+    expect(await outboxKeys(dbs.mysql, 'widgets')).toEqual([[id], [500], [500], [500], [501], [501]]);
+    expect(await dbs.mysql('widgets').where({ id: 500 }).first()).toMatchObject({ qty: 8 });
+  });
+
+  it('fails a write like knex does and leaves neither the row nor an outbox row; the connection stays usable', async () => {
+    db = await openHandle(dbs, Stage.DualWrite, { config: { mysql: { url: dbs.mysqlUrl, poolMax: 1 } } });
+    await db('widgets').insert({ id: 1, name: 'one' });
+    const failed = db('widgets').insert({ id: 2, name: 'one' });
+    await expect(failed).rejects.toMatchObject({ code: 'ER_DUP_ENTRY' });
+    await expect(db('widgets').insert({ id: 2, name: 'one' })).rejects.toThrow(
+      /^insert into `widgets` .* - Duplicate entry/,
+    );
+    // The pool has one connection: had the failed trip left its transaction open, this write would
+    // sit uncommitted in it and be invisible to another session.
+    await db('widgets').insert({ id: 3, name: 'three' });
+    expect(await dbs.mysql('widgets').orderBy('id').pluck('id')).toEqual([1, 3]);
+    expect(await outboxKeys(dbs.mysql, 'widgets')).toEqual([[1], [3]]);
+  });
+
+  it('does not commit the write when its outbox row cannot be written', async () => {
+    db = await openHandle(dbs, Stage.DualWrite);
+    await dbs.mysql.raw('RENAME TABLE dualwrite_outbox TO dualwrite_outbox_away');
+    try {
+      await expect(db('widgets').insert({ id: 9, name: 'nine' })).rejects.toMatchObject({
+        code: 'ER_NO_SUCH_TABLE',
+      });
+    } finally {
+      await dbs.mysql.raw('RENAME TABLE dualwrite_outbox_away TO dualwrite_outbox');
+    }
+    expect(await dbs.mysql('widgets').where({ id: 9 }).first()).toBeUndefined();
+    await db('widgets').insert({ id: 10, name: 'ten' });
+    expect(await outboxKeys(dbs.mysql, 'widgets')).toEqual([[10]]);
+  });
+
+  it('leaves upserts and writes whose keys are not known up front to the transaction path', async () => {
+    db = await openHandle(dbs, Stage.DualWrite);
+    await dbs.mysql('widgets').insert([
+      { id: 1, name: 'a', qty: 1 },
+      { id: 2, name: 'b', qty: 5 },
+    ]);
+    const trips = roundTrips(db);
+    // Non-key WHERE (pre-select), an upsert on a unique column that is not the key, multi-row generated ids.
+    await db('widgets').where('qty', '>', 3).update({ qty: 0 });
+    await db('widgets').insert({ id: 7, name: 'a', qty: 9 }).onConflict('name').merge(['qty']);
+    await db('widgets').insert([{ name: 'm1' }, { name: 'm2' }]);
+    expect(trips).toEqual([]);
+    const m = (await dbs.mysql('widgets').whereIn('name', ['m1', 'm2']).orderBy('id').pluck('id')) as number[];
+    // The upsert updated row 1 (its name conflicted), not a row 7: the outbox names key 1 (and the
+    // given key 7, whose sync finds no row and deletes nothing).
+    expect(await dbs.mysql('widgets').where({ id: 1 }).first()).toMatchObject({ name: 'a', qty: 9 });
+    expect(await outboxKeys(dbs.mysql, 'widgets')).toEqual([[2], [7], [1], ...m.map((i) => [i])]);
+    // Upserts always take it: MySQL updates the row of whichever unique key conflicts.
+    await db('widgets').insert({ id: 2, name: 'b', qty: 4 }).onConflict('id').merge();
+    expect(trips).toEqual([]);
+  });
+});
