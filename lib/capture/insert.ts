@@ -52,17 +52,24 @@ export async function runInsert(
   const given = rows.map((r) => keyOfRow(r, pk));
   const missing = given.some((k) => k === undefined);
   const upsert = Boolean(_single.merge || _single.ignore);
-  if (upsert && needKeys && !missing && target.side === Side.Mysql && rows.length > 0) {
+  const conflict = conflictColumns(_single.onConflict);
+  const onOtherColumns = conflict.length > 0 && !sameColumns(conflict, pk);
+  if (upsert && needKeys && !missing && target.side === Side.Mysql && onOtherColumns) {
     // The row an upsert updates is the one holding the conflicting values, whose key the values need
-    // not name (`insert({ id: newId, email }).onConflict('email').merge()`): its key before and after.
-    const before = await keysByConflict(conn, target, rows, _single.onConflict);
+    // not name (`insert({ id: newId, email }).onConflict('email').merge()`): select it afterwards.
+    // Only a merge that rewrites the key needs the key from before too (a locking pre-select, whose
+    // gap locks would otherwise make concurrent upserts of new values deadlock).
+    const before = mergeSetsKey(_single.merge, pk)
+      ? await keysByConflict(conn, target, rows, conflict, true)
+      : [];
     const result = await builder;
-    const after = await keysByConflict(conn, target, rows, _single.onConflict);
+    const after = await keysByConflict(conn, target, rows, conflict, false);
     const firstId = Array.isArray(result) ? (result[0] ?? 0) : 0;
     const keys = uniqueKeys([...(given as KeyValue[][]), ...before, ...after]);
     return { result, keys, firstId, addedReturning: false };
   }
-  if ((!missing && !(upsert && needKeys)) || rows.length === 0) {
+  // Given keys are the keys written, except for a PostgreSQL upsert (RETURNING below says which rows).
+  if ((!missing && !(upsert && needKeys && target.side === Side.Postgres)) || rows.length === 0) {
     const result = await builder;
     const firstId = target.side === Side.Mysql && Array.isArray(result) ? (result[0] ?? 0) : 0;
     return { result, keys: given as KeyValue[][], firstId, addedReturning: false };
@@ -90,7 +97,7 @@ export async function runInsert(
     const result = await builder;
     if (!needKeys)
       return { result, keys: [], firstId: Array.isArray(result) ? result[0] : 0, addedReturning: false };
-    const keys = await reselectByConflict(conn, target, rows, _single.onConflict);
+    const keys = await reselectByConflict(conn, target, rows, conflict);
     return { result, keys, firstId: Array.isArray(result) ? result[0] : 0, addedReturning: false };
   }
   const missingCols = pk.filter((c) => rows.some((r) => !isKeyValue(r[c])));
@@ -122,13 +129,12 @@ async function reselectByConflict(
   conn: Knex | Knex.Transaction,
   target: InsertTarget,
   rows: readonly Row[],
-  onConflict: unknown,
+  conflict: readonly string[],
 ): Promise<KeyValue[][]> {
-  const names = conflictColumns(onConflict);
-  if (names.length === 0) {
+  if (conflict.length === 0) {
     throw uncaptured(target.name, 'an upsert without key values must name its conflict columns');
   }
-  return keysByConflict(conn, target, rows, onConflict);
+  return keysByConflict(conn, target, rows, conflict, true);
 }
 
 function conflictColumns(onConflict: unknown): string[] {
@@ -136,25 +142,41 @@ function conflictColumns(onConflict: unknown): string[] {
   return cols.every((c) => typeof c === 'string') ? (cols as string[]) : [];
 }
 
-/** Keys of the rows holding the rows' values of the conflict columns (locked); [] when none are named. */
+function sameColumns(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((c) => b.includes(c));
+}
+
+/** Whether the update part of an upsert writes a key column (`merge()` with no list writes them all). */
+function mergeSetsKey(merge: { updates?: unknown } | undefined, pk: readonly string[]): boolean {
+  if (!merge) return false;
+  const updates = merge.updates;
+  if (updates === undefined) return true;
+  const cols = Array.isArray(updates)
+    ? updates
+    : typeof updates === 'object' && updates
+      ? Object.keys(updates)
+      : [];
+  return pk.some((c) => cols.includes(c));
+}
+
+/** Keys of the rows holding the rows' values of the conflict columns (locked when `lock`). */
 async function keysByConflict(
   conn: Knex | Knex.Transaction,
   target: InsertTarget,
   rows: readonly Row[],
-  onConflict: unknown,
+  conflict: readonly string[],
+  lock: boolean,
 ): Promise<KeyValue[][]> {
-  const names = conflictColumns(onConflict);
-  if (names.length === 0) return [];
-  if (rows.some((r) => names.some((c) => r[c] === undefined || isKnexRaw(r[c])))) {
+  if (rows.some((r) => conflict.some((c) => r[c] === undefined || isKnexRaw(r[c])))) {
     throw uncaptured(target.name, 'conflict column values are not plain values');
   }
-  const found = (await conn(target.name)
+  const select = conn(target.name)
     .select([...target.primaryKey])
     .whereIn(
-      names,
-      rows.map((r) => names.map((c) => r[c] as Knex.Value)),
-    )
-    .forUpdate()) as Row[];
+      [...conflict],
+      rows.map((r) => conflict.map((c) => r[c] as Knex.Value)),
+    );
+  const found = (await (lock ? select.forUpdate() : select)) as Row[];
   return found.map((r) => keyOfRow(r, target.primaryKey)).filter((k): k is KeyValue[] => k !== undefined);
 }
 

@@ -31,13 +31,20 @@ export function oneTripKeys(builder: Knex.QueryBuilder, target: CaptureTarget): 
   if (b._method === 'insert') {
     const rows = insertRows(b._single.insert);
     if (rows.length === 0) return undefined;
-    // MySQL's upsert updates the row of whichever unique key conflicts, whose key the values need not
-    // name: upserts take the transaction path, which looks the keys up.
-    if (b._single.merge || b._single.ignore) return undefined;
+    // An upsert naming other conflict columns updates a row the values need not name: the transaction
+    // path looks its key up.
+    if ((b._single.merge || b._single.ignore) && !conflictsOnKey(b._single.onConflict, pk)) return undefined;
     const given = rows.map((r) => keyOfRow(r, pk));
     if (given.every((k) => k !== undefined)) return { kind: 'known', keys: given };
     const only = rows[0];
-    if (rows.length === 1 && pk.length === 1 && only && !isKeyValue(only[pk[0] as string])) {
+    if (
+      !b._single.merge &&
+      !b._single.ignore &&
+      rows.length === 1 &&
+      pk.length === 1 &&
+      only &&
+      !isKeyValue(only[pk[0] as string])
+    ) {
       return { kind: 'generated' };
     }
     return undefined;
@@ -49,6 +56,11 @@ export function oneTripKeys(builder: Knex.QueryBuilder, target: CaptureTarget): 
     return { kind: 'known', keys: [...before, ...after] };
   }
   return undefined;
+}
+
+function conflictsOnKey(onConflict: unknown, pk: readonly string[]): boolean {
+  const cols = Array.isArray(onConflict) ? onConflict : onConflict === undefined ? [] : [onConflict];
+  return cols.length === pk.length && pk.every((c) => cols.includes(c));
 }
 
 /**
