@@ -28,6 +28,9 @@ export const BACKFILL_DEFAULTS = {
   slowBatchMs: 5000,
 } as const;
 
+/** Rows of one sync from which the backfill's syncer writes PostgreSQL through COPY. */
+const BACKFILL_COPY_THRESHOLD = 100;
+
 function positiveInt(name: string, value: number | undefined, fallback: number, min = 1): number {
   if (value === undefined) return fallback;
   if (!Number.isInteger(value) || value < min) {
@@ -261,6 +264,9 @@ async function ownSyncer(
     pg: to === 'postgres' ? t : options.postgres,
     translators: options.translators,
     logger,
+    // Rows absent on the target are COPYed straight into it: cheaper than multi-row INSERTs from small
+    // batches up (a lane of a batch is often a few hundred keys).
+    copyThreshold: BACKFILL_COPY_THRESHOLD,
   });
   return { syncer, unchecked: writer !== null, close: async () => void (await writer?.destroy()) };
 }

@@ -4,22 +4,58 @@ import { pipeline } from 'node:stream/promises';
 import type { Knex } from 'knex';
 import pgCopy from 'pg-copy-streams';
 import type pg from 'pg';
-import type { Row } from '../translate/types.js';
-import { pgArrayLiteral, quoteIdent } from './sql.js';
+import type { Row, RowTranslator } from '../translate/types.js';
+import { keyText } from './buckets.js';
+import { bindValue, pgArrayLiteral, placeholders, quoteIdent } from './sql.js';
 
 const q = (name: string): string => quoteIdent('postgres', name);
+
+const COPY_SPECIAL = /[\\\n\r\t]/;
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
 /** One value in COPY text format: `\N` for NULL, backslash escapes for the separators. */
 export function copyText(value: unknown): string {
   if (value === null || value === undefined) return '\\N';
   let s: string;
-  if (typeof value === 'boolean') s = value ? 't' : 'f';
+  if (typeof value === 'string') s = value;
+  else if (typeof value === 'boolean') s = value ? 't' : 'f';
   else if (Buffer.isBuffer(value)) s = `\\x${value.toString('hex')}`;
   else if (value instanceof Date) s = value.toISOString();
   else if (Array.isArray(value)) s = pgArrayLiteral(value);
   else if (typeof value === 'object') s = JSON.stringify(value);
   else s = String(value);
-  return s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t');
+  return COPY_SPECIAL.test(s) ? s.replace(/[\\\n\r\t]/g, (c) => COPY_ESCAPES[c]!) : s;
+}
+
+/**
+ * Streams rows into `table` with COPY ... FROM STDIN (text format) inside `trx`. Plain inserts: a row
+ * whose key exists fails the whole COPY (unique violation). Values of identity columns are kept, as
+ * with INSERT ... OVERRIDING SYSTEM VALUE.
+ */
+export async function copyRows(
+  trx: Knex.Transaction,
+  table: string,
+  columns: readonly string[],
+  rows: readonly Row[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  // Inside a transaction knex hands out the transaction's own connection.
+  const conn = (await trx.client.acquireConnection()) as pg.PoolClient;
+  const stream = conn.query(pgCopy.from(`COPY ${q(table)} (${columns.map(q).join(', ')}) FROM STDIN`));
+  async function* lines(): AsyncGenerator<string> {
+    let buf = '';
+    for (const row of rows) {
+      let line = '';
+      for (let i = 0; i < columns.length; i++) line += (i === 0 ? '' : '\t') + copyText(row[columns[i]!]);
+      buf += `${line}\n`;
+      if (buf.length > 1 << 16) {
+        yield buf;
+        buf = '';
+      }
+    }
+    if (buf) yield buf;
+  }
+  await pipeline(Readable.from(lines()), stream);
 }
 
 /** Staging tables already filled in a transaction. */
@@ -53,21 +89,7 @@ export async function copyUpsert(
   if (used.has(staging)) await trx.raw(`TRUNCATE ${q(staging)}`);
   used.add(staging);
   usedStaging.set(trx, used);
-  // Inside a transaction knex hands out the transaction's own connection.
-  const conn = (await trx.client.acquireConnection()) as pg.PoolClient;
-  const stream = conn.query(pgCopy.from(`COPY ${q(staging)} (${cols}) FROM STDIN`));
-  async function* lines(): AsyncGenerator<string> {
-    let buf = '';
-    for (const row of rows) {
-      buf += `${columns.map((c) => copyText(row[c])).join('\t')}\n`;
-      if (buf.length > 1 << 16) {
-        yield buf;
-        buf = '';
-      }
-    }
-    if (buf) yield buf;
-  }
-  await pipeline(Readable.from(lines()), stream);
+  await copyRows(trx, staging, columns, rows);
   const nonKey = columns.filter((c) => !primaryKey.includes(c));
   const onConflict =
     nonKey.length === 0
@@ -77,4 +99,53 @@ export async function copyUpsert(
     `INSERT INTO ${q(table)} (${cols}) OVERRIDING SYSTEM VALUE SELECT ${cols} FROM ${q(staging)}
      ON CONFLICT (${primaryKey.map(q).join(', ')}) ${onConflict}`,
   );
+}
+
+/** Keys per statement of existingKeys. */
+const EXISTING_CHUNK = 10_000;
+
+/**
+ * Keys (canonical key text, see keyText) of `rows` — translated for PostgreSQL — that exist in the
+ * table on PostgreSQL. One `= ANY(array)` probe of the primary key per chunk; composite keys compare
+ * row values.
+ */
+export async function existingKeys(
+  trx: Knex.Transaction,
+  tr: RowTranslator,
+  rows: readonly Row[],
+): Promise<Set<string>> {
+  const pk = tr.primaryKey;
+  const found = new Set<string>();
+  const cols = pk.map(q).join(', ');
+  for (let i = 0; i < rows.length; i += EXISTING_CHUNK) {
+    const part = rows.slice(i, i + EXISTING_CHUNK);
+    const result = (
+      pk.length === 1
+        ? await trx.raw(`SELECT ${cols} FROM ${q(tr.table)} WHERE ${cols} = ANY(?)`, [
+            pgArrayLiteral(part.map((r) => keyLiteral(r[pk[0]!]))),
+          ])
+        : await trx.raw(
+            `SELECT ${cols} FROM ${q(tr.table)} WHERE (${cols}) IN (${part.map(() => placeholders(pk.length)).join(', ')})`,
+            part.flatMap((r) => pk.map((c) => bindValue(r[c], 'postgres'))) as Knex.RawBinding[],
+          )
+    ) as { rows: Row[] };
+    for (const r of result.rows) {
+      found.add(
+        keyText(
+          tr.canonicalKey(
+            pk.map((c) => r[c]),
+            'postgres',
+          ),
+        ),
+      );
+    }
+  }
+  return found;
+}
+
+/** A key value as text PostgreSQL reads back as the same value (bytea as hex). */
+function keyLiteral(value: unknown): unknown {
+  if (Buffer.isBuffer(value)) return `\\x${value.toString('hex')}`;
+  if (value instanceof Date) return value.toISOString();
+  return value;
 }

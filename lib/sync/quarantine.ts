@@ -47,6 +47,15 @@ export class QuarantineStore {
     }
   }
 
+  /** Whether `table` has any open entry: when it has none, a sync has nothing to resolve. */
+  async hasOpen(table: string, db: Knex = this.#pg): Promise<boolean> {
+    const row = (await db(META_TABLES.quarantine)
+      .where({ table_name: table })
+      .whereNull('resolved_at')
+      .first(db.raw('1 AS one'))) as unknown;
+    return row !== undefined;
+  }
+
   /** Marks open entries of these keys resolved (their current image synced). Returns how many. */
   async resolve(table: string, keys: readonly KeyTuple[], db: Knex = this.#pg): Promise<number> {
     let n = 0;

@@ -6,7 +6,7 @@ import type { DualWriteMetrics } from '../observe/metrics.js';
 import { otherSide, type Side } from '../stage/stage.js';
 import type { KeyTuple, Row, RowTranslator, TranslatorSet } from '../translate/types.js';
 import { bucketsFor, keyText, lockBuckets } from './buckets.js';
-import { copyUpsert } from './copy.js';
+import { copyRows, copyUpsert, existingKeys } from './copy.js';
 import { QuarantineStore, type QuarantineEntry } from './quarantine.js';
 import { chunks } from './sql.js';
 import type { SyncOptions, Syncer, SyncResult } from './types.js';
@@ -27,6 +27,15 @@ export interface KeySyncerOptions {
   copyThreshold?: number;
   /** PostgreSQL target: `lock_timeout` of the bucket locks and writes, ms (0 = none). @default 10000 */
   lockTimeoutMs?: number;
+}
+
+const UNIQUE_VIOLATION = '23505';
+
+/** A direct COPY found a key it expected to be absent; the sync is repeated without direct COPY. */
+class DirectCopyConflict extends Error {
+  constructor(override readonly cause: unknown) {
+    super('direct COPY hit an existing key');
+  }
 }
 
 const DEFAULTS = { chunkSize: 1000, copyThreshold: 2000, lockTimeoutMs: 10_000 } as const;
@@ -80,6 +89,33 @@ export class KeySyncer implements Syncer {
     if (unique.length === 0) return result;
     const direction = `${from}->${to}`;
 
+    try {
+      await this.#syncOnce(tr, unique, from, to, options, result, true);
+    } catch (error) {
+      // A key COPY expected to be absent was there after all (written around the syncer): sync again
+      // with upserts only.
+      if (!(error instanceof DirectCopyConflict)) throw error;
+      this.#log.debug({ table, err: error.cause }, 'direct COPY hit an existing key: retrying with upserts');
+      Object.assign(result, { upserted: 0, deleted: 0, quarantined: [] });
+      await this.#syncOnce(tr, unique, from, to, options, result, false);
+    }
+
+    this.#report(result, from, to, direction, performance.now() - started);
+    return result;
+  }
+
+  /** One attempt of a sync in one target transaction; `direct`: COPY rows absent on the target straight into it. */
+  async #syncOnce(
+    tr: RowTranslator,
+    unique: readonly KeyTuple[],
+    from: Side,
+    to: Side,
+    options: SyncOptions,
+    result: SyncResult,
+    direct: boolean,
+  ): Promise<void> {
+    const table = tr.table;
+    const direction = `${from}->${to}`;
     await this.#db[to].transaction(
       async (trx) => {
         await this.#beginTarget(trx, to);
@@ -87,6 +123,7 @@ export class KeySyncer implements Syncer {
           await lockBuckets(trx, bucketsFor(table, unique));
           const sourceRows = await this.#readSource(tr, unique, options.source ?? this.#db[from], from);
           const upserts: Row[] = [];
+          const upsertKeys: KeyTuple[] = [];
           const synced: KeyTuple[] = [];
           const absent: unknown[][] = [];
           for (const key of unique) {
@@ -100,6 +137,7 @@ export class KeySyncer implements Syncer {
             }
             try {
               upserts.push(tr.translate(row, from));
+              upsertKeys.push(key);
               synced.push(key);
             } catch (error) {
               if (!(error instanceof TranslationError)) throw error;
@@ -112,7 +150,7 @@ export class KeySyncer implements Syncer {
             }
           }
           if (to === 'postgres' && upserts.length >= this.#opts.copyThreshold) {
-            await copyUpsert(trx, table, tr.primaryKey, unionColumns(upserts), upserts);
+            await this.#copyToPg(trx, tr, upserts, upsertKeys, direct);
           } else {
             await upsertRows(trx, to, table, tr.primaryKey, upserts);
           }
@@ -122,16 +160,51 @@ export class KeySyncer implements Syncer {
           const store = to === 'postgres' ? trx : undefined;
           const entries: QuarantineEntry[] = result.quarantined.map((q) => ({ table, direction, ...q }));
           if (entries.length > 0) await this.quarantine.record(entries, store);
-          if (synced.length > 0) await this.quarantine.resolve(table, synced, store);
+          if (synced.length > 0 && (entries.length > 0 || (await this.quarantine.hasOpen(table, store)))) {
+            await this.quarantine.resolve(table, synced, store);
+          }
         } finally {
           await this.#endTarget(trx, to);
         }
       },
       { isolationLevel: 'read committed' },
     );
+  }
 
-    this.#report(result, from, to, direction, performance.now() - started);
-    return result;
+  /**
+   * Writes translated rows to PostgreSQL through COPY. Under the bucket locks no other sync writes these
+   * keys, so the rows whose key is absent on the target are COPYed straight into the table (`direct`), and
+   * only the present ones go through the staging table and INSERT ... ON CONFLICT.
+   */
+  async #copyToPg(
+    trx: Knex.Transaction,
+    tr: RowTranslator,
+    rows: readonly Row[],
+    keys: readonly KeyTuple[],
+    direct: boolean,
+  ): Promise<void> {
+    const columns = unionColumns(rows);
+    if (!direct) {
+      await copyUpsert(trx, tr.table, tr.primaryKey, columns, rows);
+      return;
+    }
+    const present = await existingKeys(trx, tr, rows);
+    const fresh: Row[] = [];
+    const stale: Row[] = [];
+    for (let i = 0; i < rows.length; i++) {
+      (present.has(keyText(keys[i]!)) ? stale : fresh).push(rows[i]!);
+    }
+    try {
+      await copyRows(trx, tr.table, columns, fresh);
+    } catch (error) {
+      if ((error as { code?: unknown }).code === UNIQUE_VIOLATION) throw new DirectCopyConflict(error);
+      throw error;
+    }
+    if (stale.length >= this.#opts.copyThreshold) {
+      await copyUpsert(trx, tr.table, tr.primaryKey, columns, stale);
+    } else {
+      await upsertRows(trx, 'postgres', tr.table, tr.primaryKey, stale);
+    }
   }
 
   /** Marks the session as the syncer's (no trigger capture) and bounds lock waits. */

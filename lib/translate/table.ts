@@ -42,8 +42,8 @@ export class TableTranslator implements RowTranslator {
   readonly columns: readonly string[];
   /** Column → codec, for columns present on both sides. */
   readonly #codecs: ReadonlyMap<string, ColumnCodec>;
-  /** Generated columns per side: never written there. */
-  readonly #generated: Record<Side, ReadonlySet<string>>;
+  /** Column → codec of the columns written on each side (its generated columns left out). */
+  readonly #written: Record<Side, readonly (readonly [string, ColumnCodec])[]>;
   readonly #ignored: ReadonlySet<string>;
   readonly #sensitive: ReadonlySet<string>;
 
@@ -58,9 +58,13 @@ export class TableTranslator implements RowTranslator {
     }
     this.#codecs = codecs;
     this.columns = Object.freeze([...codecs.keys()]);
-    this.#generated = {
+    const generated = {
       mysql: new Set(mysql.columns.filter((c) => c.generated).map((c) => c.name)),
       postgres: new Set(pg.columns.filter((c) => c.generated).map((c) => c.name)),
+    };
+    this.#written = {
+      mysql: [...codecs].filter(([c]) => !generated.mysql.has(c)),
+      postgres: [...codecs].filter(([c]) => !generated.postgres.has(c)),
     };
     this.#ignored = new Set(
       Object.entries(options.columns ?? {})
@@ -76,15 +80,21 @@ export class TableTranslator implements RowTranslator {
   }
 
   translate(row: Row, from: Side): Row {
-    const to: Side = from === 'mysql' ? 'postgres' : 'mysql';
+    const toPg = from === 'mysql';
     const out: Row = {};
-    for (const [column, codec] of this.#codecs) {
-      if (!(column in row) || this.#generated[to].has(column)) continue;
+    // Hot path of every sync and backfill: no closure per value (see #guard).
+    for (const [column, codec] of this.#written[toPg ? 'postgres' : 'mysql']) {
+      if (!(column in row)) continue;
       const v = row[column];
-      out[column] =
-        v === null || v === undefined
-          ? null
-          : this.#guard(row, from, column, v, () => (from === 'mysql' ? codec.toPg(v) : codec.toMysql(v)));
+      if (v === null || v === undefined) {
+        out[column] = null;
+        continue;
+      }
+      try {
+        out[column] = toPg ? codec.toPg(v) : codec.toMysql(v);
+      } catch (error) {
+        throw this.#rejection(error, row, from, column, v);
+      }
     }
     return out;
   }
@@ -143,20 +153,25 @@ export class TableTranslator implements RowTranslator {
     try {
       return step();
     } catch (error) {
-      if (!(error instanceof ValueRejection)) throw error;
-      const sensitive = this.#sensitive.has(column);
-      throw new TranslationError(
-        error.problem,
-        `${this.table}.${column}: ${sensitive ? error.problem : error.message}`,
-        {
-          table: this.table,
-          column,
-          key: key ?? this.#keyOf(row, side),
-          value: sensitive ? '[redacted]' : value,
-          cause: error,
-        },
-      );
+      throw this.#rejection(error, row, side, column, value, key);
     }
+  }
+
+  /** A codec's ValueRejection as a TranslationError naming table, column, key and reason; other errors as they are. */
+  #rejection(error: unknown, row: Row, side: Side, column: string, value: unknown, key?: KeyTuple): unknown {
+    if (!(error instanceof ValueRejection)) return error;
+    const sensitive = this.#sensitive.has(column);
+    return new TranslationError(
+      error.problem,
+      `${this.table}.${column}: ${sensitive ? error.problem : error.message}`,
+      {
+        table: this.table,
+        column,
+        key: key ?? this.#keyOf(row, side),
+        value: sensitive ? '[redacted]' : value,
+        cause: error,
+      },
+    );
   }
 
   #keyOf(row: Row, side: Side): KeyTuple | undefined {

@@ -93,6 +93,61 @@ describe('KeySyncer.sync', () => {
     expect(await rowsOf(dbs.pg, 'items')).toEqual(await rowsOf(dbs.mysql, 'items'));
   });
 
+  it('COPY path with composite keys: absent rows copied straight in, present ones upserted (PG target)', async () => {
+    const rows = Array.from({ length: 300 }, (_, i) => ({ a: 500 + (i % 3), b: `k${i}`, v: i }));
+    await dbs.mysql('pairs').insert(rows);
+    await dbs.pg('pairs').insert([
+      { a: 500, b: 'k0', v: -1 },
+      { a: 502, b: 'k299', v: -1 },
+    ]);
+    const r = await syncer.sync(
+      'pairs',
+      rows.map((x) => [x.a, x.b]),
+      'mysql',
+    );
+    expect(r).toMatchObject({ upserted: 300, deleted: 0 });
+    const pick = (db: typeof dbs.pg): Promise<Record<string, unknown>[]> =>
+      db('pairs').where('a', '>=', 500).orderBy(['a', 'b']) as Promise<Record<string, unknown>[]>;
+    expect(await pick(dbs.pg)).toEqual(await pick(dbs.mysql));
+  });
+
+  it('a key that appears on the target during the direct COPY makes the sync repeat with upserts', async () => {
+    const rows = Array.from({ length: 200 }, (_, i) => ({
+      id: 5000 + i,
+      name: `r${i}`,
+      qty: i,
+      active: true,
+    }));
+    await dbs.mysql('items').insert(rows);
+    // The first time row 5000 is inserted, a trigger writes row 5001 too (around the syncer), so the
+    // COPY of the real row 5001 hits a unique violation; sequences are not rolled back, so it fires once.
+    await dbs.pg.raw(`CREATE SEQUENCE items_twin_once`);
+    await dbs.pg.raw(`CREATE FUNCTION items_twin() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.id = 5000 AND nextval('items_twin_once') = 1 THEN
+          INSERT INTO items (id, name) OVERRIDING SYSTEM VALUE VALUES (5001, 'twin');
+        END IF;
+        RETURN NEW;
+      END $$`);
+    await dbs.pg.raw(
+      `CREATE TRIGGER items_twin BEFORE INSERT ON items FOR EACH ROW EXECUTE FUNCTION items_twin()`,
+    );
+    try {
+      const r = await syncer.sync(
+        'items',
+        rows.map((x) => [x.id]),
+        'mysql',
+      );
+      expect(r.upserted).toBe(200);
+      expect(Number((await dbs.pg.raw(`SELECT last_value FROM items_twin_once`)).rows[0].last_value)).toBe(2);
+      expect(await rowsOf(dbs.pg, 'items')).toEqual(await rowsOf(dbs.mysql, 'items'));
+    } finally {
+      await dbs.pg.raw(`DROP TRIGGER items_twin ON items`);
+      await dbs.pg.raw(`DROP FUNCTION items_twin()`);
+      await dbs.pg.raw(`DROP SEQUENCE items_twin_once`);
+    }
+  });
+
   it('COPY twice in one transaction merges each batch once (the staging table is reused per session)', async () => {
     await dbs.pg.transaction(async (trx) => {
       await copyUpsert(trx, 'pairs', ['a', 'b'], ['a', 'b', 'v'], [{ a: 90, b: 'c1', v: 1 }]);

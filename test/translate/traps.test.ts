@@ -106,6 +106,17 @@ describe('traps of the reference, value by value', () => {
     expect(problemOf(() => tr.translate({ id: ID, doc: '"\\ud800"' }, 'mysql')).problem).toBe(
       ValueProblem.InvalidJson,
     );
+    // A raw lone surrogate (not an escape) and trailing text are refused as well; an escaped backslash
+    // before `u0000` is no NUL.
+    expect(problemOf(() => tr.translate({ id: ID, doc: '["\ud800"]' }, 'mysql')).problem).toBe(
+      ValueProblem.InvalidJson,
+    );
+    expect(problemOf(() => tr.translate({ id: ID, doc: '{"a":1} x' }, 'mysql')).problem).toBe(
+      ValueProblem.InvalidJson,
+    );
+    expect(tr.translate({ id: ID, doc: '{"a":"\\\\u0000","n":1.50e400}' }, 'mysql')['doc']).toBe(
+      '{"a":"\\\\u0000","n":1.50e400}',
+    );
   });
 
   it('7. 4-byte characters cannot go back into a utf8mb3 column', () => {

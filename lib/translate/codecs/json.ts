@@ -10,8 +10,24 @@ function jsonText(v: unknown): string {
   return JSON.stringify(v) ?? 'null';
 }
 
-/** Validates JSON text for jsonb: syntax, `\u0000`, lone surrogates. */
+/** A UTF-16 surrogate not part of a pair (text that did not come from UTF-8). */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Validates JSON text for jsonb: syntax, `\u0000`, lone surrogates. jsonb keeps numbers exact (numeric),
+ * so the text itself goes to PostgreSQL; only its validity is checked here. Text without `\u` escapes
+ * and without lone surrogates can hold neither problem: the native parser checks its syntax (the same
+ * JSON grammar), which is far cheaper than the lossless reader; anything else takes the lossless reader.
+ */
 export function checkJsonForPg(text: string): string {
+  if (!text.includes('\\u') && !LONE_SURROGATE.test(text)) {
+    try {
+      JSON.parse(text);
+      return text;
+    } catch {
+      // Not JSON: the lossless reader below says where, with the same problem code.
+    }
+  }
   try {
     parseJsonLossless(text);
   } catch (error) {

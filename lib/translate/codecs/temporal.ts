@@ -57,7 +57,22 @@ export function dateTimeCodec({ mysql, override }: CodecContext): ColumnCodec {
     if (zeroToNull) return null;
     return reject(ValueProblem.ZeroDate, `zero date ${String(v)} cannot be stored in PostgreSQL`);
   };
+  // The text MySQL returns for this column, already in the form written below (no zero parts): kept as is.
+  const canonical = new RegExp(
+    kind === 'date'
+      ? '^\\d{4}-\\d{2}-\\d{2}$'
+      : `^\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}${fsp > 0 ? `\\.\\d{${fsp}}` : ''}$`,
+  );
   const toPg = (v: unknown): string | null => {
+    if (
+      typeof v === 'string' &&
+      canonical.test(v) &&
+      !v.startsWith('0000') &&
+      v.slice(5, 7) !== '00' &&
+      v.slice(8, 10) !== '00'
+    ) {
+      return kind === 'timestamp' ? `${v}+00` : v;
+    }
     const p = partsOf(v);
     if (isZeroDate(p)) return zero(v);
     const text = format(p, fsp) + (p.bc ? ' BC' : '');

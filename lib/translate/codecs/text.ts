@@ -57,7 +57,8 @@ export function textCodec({ mysql, pg, override }: CodecContext): ColumnCodec {
   const toPg = (v: unknown): string => {
     const s = applyTransform(asString(v));
     if (s.includes('\0')) reject(ValueProblem.NulByte, 'PostgreSQL text cannot hold a NUL (0x00) character');
-    if (pgChars !== null && charCount(s) > pgChars) {
+    // A string has at least as many UTF-16 units as characters: short ones need no count.
+    if (pgChars !== null && s.length > pgChars && charCount(s) > pgChars) {
       reject(ValueProblem.StringTooLong, `${charCount(s)} characters exceed PostgreSQL ${pg.columnType}`);
     }
     return s;
