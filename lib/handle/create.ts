@@ -39,7 +39,11 @@ export interface DualWriteOptions {
    * process drains), or pass a worker. @default true
    */
   syncWorker?: boolean | OutboxWorkerLike;
-  /** Commits within this window wake the sync worker once, ms (0: wake on every commit). @default 5 */
+  /**
+   * Commits within this window wake the sync worker once, ms (0: wake on every commit). Longer windows
+   * mean fewer sync cycles competing with the app for its event loop and the database CPUs, and add at
+   * most the window to the sync lag. @default 20
+   */
   notifyWindowMs?: number;
   /** Environment for overrides (DUALWRITE_STAGE, MYSQL_URL, PG_URL). @default process.env */
   env?: NodeJS.ProcessEnv;
@@ -146,7 +150,7 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
 
   let closed = false;
   let notifyTimer: NodeJS.Timeout | undefined;
-  const notifyWindowMs = options.notifyWindowMs ?? 5;
+  const notifyWindowMs = options.notifyWindowMs ?? 20;
   const core: HandleCore = {
     knex,
     mysqlWrites,
