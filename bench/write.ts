@@ -1,6 +1,6 @@
 // Write-path benchmark: app-visible write latency mysql-only vs dual-write, sync lag at a steady rate,
 // the highest sustained rate with bounded lag, flip pause under load, and lost writes.
-// Usage: npm run bench -- write [--n 600] [--rate 300] [--seconds 5] [--flips 10]
+// Usage: npm run bench -- write [--n 3000] [--rate 300] [--seconds 5] [--flips 10]
 import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +19,7 @@ function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 }
-const n = arg('n', 600);
+const n = arg('n', 3000);
 const rate = arg('rate', 300);
 const seconds = arg('seconds', 5);
 const flipCount = arg('flips', 10);
