@@ -92,7 +92,7 @@ async function runStatement(
   }
   const oneTrip = oneTripKeys(builder, target);
   const captured = oneTrip
-    ? await runOneTrip(core.mysqlWrites, builder, target, oneTrip)
+    ? await runOneTrip({ mysqlWrites: core.mysqlWrites, pg: core.knex.postgres }, builder, target, oneTrip)
     : await core.knex[side].transaction((t) => captureWrite(builder, target, t));
   core.notify();
   return shapeWrite(method, captured, side, translator, appReturning);

@@ -14,9 +14,18 @@ beforeAll(async () => {
 afterEach(async () => {
   await db?.destroy();
   db = undefined;
-  await dbs.mysql('widgets').del();
-  await dbs.mysql('dualwrite_outbox').del();
+  for (const k of [dbs.mysql, dbs.pg]) {
+    await k('widgets').del();
+    await k('dualwrite_outbox').del();
+  }
 });
+
+/** Statements the PostgreSQL app pool sent, as sent. */
+function pgStatements(handle: DualWriteDb): string[] {
+  const sent: string[] = [];
+  handle.dualwrite.knex.postgres.on('query', (q: { sql: string }) => sent.push(q.sql));
+  return sent;
+}
 
 /** Queries the write pool sent, as sent (one string per round trip). */
 function roundTrips(handle: DualWriteDb): string[] {
@@ -102,5 +111,46 @@ describe('one-round-trip capture on MySQL', () => {
     // An upsert on the key itself names its row: one trip.
     await db('widgets').insert({ id: 2, name: 'b', qty: 4 }).onConflict('id').merge();
     expect(trips).toHaveLength(1);
+  });
+});
+
+describe('one-statement capture on PostgreSQL', () => {
+  it('carries the outbox insert as a WITH of the write, and the app gets the usual results', async () => {
+    db = await openHandle(dbs, Stage.PgPrimary);
+    const sent = pgStatements(db);
+    const [id] = (await db('widgets').insert({ name: 'gen', qty: 1 })) as number[];
+    expect(typeof id).toBe('number');
+    expect(await db('widgets').insert({ id: 500, name: 'given' })).toEqual([0]);
+    const returned = (await db('widgets')
+      .insert({ name: 'ret', qty: 2 })
+      .returning(['name', 'qty'])) as unknown[];
+    expect(returned).toEqual([{ name: 'ret', qty: 2 }]);
+    expect(await db('widgets').where({ id: 500 }).update({ qty: 7 })).toBe(1);
+    expect(await db('widgets').where({ id: 500 }).update({ qty: 8 }, ['qty'])).toEqual([{ qty: 8 }]);
+    expect(await db('widgets').whereIn('id', [500, 501]).increment('qty', 1)).toBe(1);
+    expect(await db('widgets').where({ id: 501 }).del()).toBe(0);
+
+    expect(sent).toHaveLength(7);
+    for (const sql of sent) expect(sql).toMatch(/^WITH dw_(outbox|write) AS \(/);
+    const retId = (await dbs.pg('widgets').where({ name: 'ret' }).first()) as { id: number };
+    expect(await outboxKeys(dbs.pg, 'widgets')).toEqual(
+      expect.arrayContaining([[id], [500], [retId.id], [501]]),
+    );
+    expect(new Set((await outboxKeys(dbs.pg, 'widgets')).map((k) => JSON.stringify(k))).size).toBe(4);
+    expect(await dbs.pg('widgets').where({ id: 500 }).first()).toMatchObject({ qty: 9 });
+  });
+
+  it('fails a write with the message knex gives and leaves neither the row nor an outbox row', async () => {
+    db = await openHandle(dbs, Stage.PgPrimary);
+    await db('widgets').insert({ id: 1, name: 'one' });
+    await expect(db('widgets').insert({ id: 2, name: 'one' })).rejects.toMatchObject({
+      code: '23505',
+      message: expect.stringMatching(
+        /^insert into "widgets" .* - duplicate key value violates unique constraint/,
+      ),
+    });
+    await expect(db('widgets').insert({ name: 'one' })).rejects.toMatchObject({ code: '23505' });
+    expect(await dbs.pg('widgets').pluck('id')).toEqual([1]);
+    expect(await outboxKeys(dbs.pg, 'widgets')).toEqual([[1]]);
   });
 });
