@@ -23,7 +23,7 @@ export const BACKFILL_DEFAULTS = {
   batchSize: 2000,
   concurrency: 2,
   pipeline: 1,
-  lanes: 2,
+  lanes: 1,
   maxRowsPerSecond: 0,
   slowBatchMs: 5000,
 } as const;

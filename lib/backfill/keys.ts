@@ -28,8 +28,22 @@ export class KeyPager {
    * not after `upTo` — in key order, compared by the database (its collation decides).
    */
   async page(after: RawKey | null, limit: number, upTo?: RawKey | null): Promise<RawKey[]> {
+    const rows = await this.rows(after, limit, upTo, this.#columns);
+    return rows.map((row) => this.#columns.map((c) => row[c]));
+  }
+
+  /**
+   * Like page(), but whole rows (`columns`, which must include the key columns): a range scan in key
+   * order, which the clustered primary key of InnoDB serves without a lookup per key.
+   */
+  async rows(
+    after: RawKey | null,
+    limit: number,
+    upTo: RawKey | null | undefined,
+    columns: readonly string[],
+  ): Promise<Record<string, unknown>[]> {
     const cols = this.#columns.map(() => '??').join(', ');
-    const bindings: unknown[] = [...this.#columns, this.#table];
+    const bindings: unknown[] = [...columns, this.#table];
     const conditions: string[] = [];
     const predicate = keysetPredicate(this.#side, this.#columns.length);
     if (after) {
@@ -42,9 +56,14 @@ export class KeyPager {
     }
     bindings.push(...this.#columns);
     const where = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
-    const sql = `SELECT ${cols} FROM ??${where} ORDER BY ${cols} LIMIT ${Math.max(1, Math.floor(limit))}`;
-    const rows = rowsOf(await this.#knex.raw(sql, bindings as Knex.RawBinding[]));
-    return rows.map((row) => this.#columns.map((c) => row[c]));
+    const selected = columns.map(() => '??').join(', ');
+    const sql = `SELECT ${selected} FROM ??${where} ORDER BY ${cols} LIMIT ${Math.max(1, Math.floor(limit))}`;
+    return rowsOf(await this.#knex.raw(sql, bindings as Knex.RawBinding[]));
+  }
+
+  /** The key (raw values) of a row read by rows(). */
+  keyOf(row: Record<string, unknown>): RawKey {
+    return this.#columns.map((c) => row[c]);
   }
 
   /** Of `keys` (raw values bound on this side), those that exist here, as raw keys read back. */

@@ -108,7 +108,7 @@ export async function copyPhase(
     const segment: Segment = { from, to: keys[keys.length - 1]!, rows: keys.length, done: false };
     segments.push(segment);
     const t0 = performance.now();
-    const task = syncInLanes(run, canonical(run, keys, run.from))
+    const task = syncBatch(run, canonical(run, keys, run.from), from, segment.to)
       .then(async (result) => {
         const latencyMs = pageMs + performance.now() - t0;
         segment.done = true;
@@ -154,12 +154,6 @@ export async function copyPhase(
   const stopped = (): boolean => failure !== null || run.signal?.aborted === true;
   try {
     while (!stopped()) {
-      while (inflight.size >= run.pipeline) await Promise.race(inflight);
-      if (stopped()) break;
-      if (pauseMs > 0) {
-        await sleep(pauseMs, undefined, { signal: run.signal });
-        pauseMs = 0;
-      }
       const next = skipped[0];
       if (next && sameKey(cursor, next.from)) {
         // Synced by an earlier run: step over it.
@@ -179,6 +173,13 @@ export async function copyPhase(
       }
       const pageMs = performance.now() - t0;
       await run.bucket.take(keys.length, run.signal);
+      // The next page is read while the batches in flight run.
+      while (inflight.size >= run.pipeline) await Promise.race(inflight);
+      if (stopped()) break;
+      if (pauseMs > 0) {
+        await sleep(pauseMs, undefined, { signal: run.signal });
+        pauseMs = 0;
+      }
       launch(keys, cursor, pageMs);
       cursor = keys[keys.length - 1]!;
     }
@@ -247,6 +248,44 @@ export async function targetOnlyPhase(
       rate: progress.rows / Math.max(0.001, (performance.now() - started) / 1000),
     });
   }
+}
+
+/** Source rows per range query of a batch. */
+const RANGE_CHUNK = 2000;
+
+/**
+ * Syncs the batch of `keys` (the walk's keys after `after` up to `upTo`). With one lane, the sync reads
+ * the source by key range (`after < key <= upTo`, chunks of RANGE_CHUNK rows in key order, the next
+ * chunk read while the current one is written) instead of by key list; rows of keys inserted after the
+ * page was read are left to the live path, which syncs them. With more lanes, see syncInLanes.
+ */
+function syncBatch(run: TableRun, keys: KeyTuple[], after: RawKey | null, upTo: RawKey): Promise<SyncResult> {
+  if (run.lanes > 1) return syncInLanes(run, keys);
+  const pager = new KeyPager(run.source, run.from, run.table, run.translator.primaryKey);
+  const columns = run.translator.columns;
+  return run.syncer.sync(run.table, keys, run.from, {
+    readSource: () => {
+      // Started at once: the first chunk is read while the syncer looks up the target.
+      let next: Promise<Record<string, unknown>[]> | null = pager.rows(after, RANGE_CHUNK, upTo, columns);
+      next.catch(() => undefined);
+      return (async function* () {
+        try {
+          while (next) {
+            const rows: Record<string, unknown>[] = await next;
+            const last = rows[rows.length - 1];
+            next =
+              rows.length === RANGE_CHUNK && last
+                ? pager.rows(pager.keyOf(last), RANGE_CHUNK, upTo, columns)
+                : null;
+            next?.catch(() => undefined);
+            yield rows;
+          }
+        } finally {
+          next = null;
+        }
+      })();
+    },
+  });
 }
 
 /**

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import type { Knex } from 'knex';
 import pgCopy from 'pg-copy-streams';
 import type pg from 'pg';
@@ -28,10 +29,69 @@ export function copyText(value: unknown): string {
 }
 
 /**
- * Streams rows into `table` with COPY ... FROM STDIN (text format) inside `trx`. Plain inserts: a row
- * whose key exists fails the whole COPY (unique violation). Values of identity columns are kept, as
- * with INSERT ... OVERRIDING SYSTEM VALUE.
+ * An open `COPY table (columns) FROM STDIN` (text format) on the connection of `trx`: rows are appended
+ * as lines and sent in 64 KiB chunks while the caller goes on; `flush()` waits when PostgreSQL lags
+ * behind (backpressure), `end()` completes the COPY, `abort()` cancels it. Plain inserts: a row whose
+ * key exists fails the COPY (unique violation). Identity column values are kept, as with
+ * INSERT ... OVERRIDING SYSTEM VALUE.
  */
+export class CopyIn {
+  readonly #stream: Writable;
+  readonly #columns: readonly string[];
+  #buf = '';
+  #error: { error: unknown } | null = null;
+  /** Rows added. */
+  rows = 0;
+
+  private constructor(stream: Writable, columns: readonly string[]) {
+    this.#stream = stream;
+    this.#columns = columns;
+    // Recorded here, thrown by flush()/end(): an error must never go unhandled between two calls.
+    stream.on('error', (error) => (this.#error ??= { error }));
+  }
+
+  static async open(trx: Knex.Transaction, table: string, columns: readonly string[]): Promise<CopyIn> {
+    // Inside a transaction knex hands out the transaction's own connection.
+    const conn = (await trx.client.acquireConnection()) as pg.PoolClient;
+    const stream = conn.query(pgCopy.from(`COPY ${q(table)} (${columns.map(q).join(', ')}) FROM STDIN`));
+    return new CopyIn(stream, columns);
+  }
+
+  add(row: Row): void {
+    const columns = this.#columns;
+    let line = copyText(row[columns[0]!]);
+    for (let i = 1; i < columns.length; i++) line += `\t${copyText(row[columns[i]!])}`;
+    this.#buf += `${line}\n`;
+    this.rows++;
+    if (this.#buf.length >= 1 << 16) {
+      this.#stream.write(this.#buf);
+      this.#buf = '';
+    }
+  }
+
+  /** Waits while PostgreSQL has not taken the data sent so far; throws the COPY's error. */
+  async flush(): Promise<void> {
+    if (this.#error) throw this.#error.error;
+    if (this.#stream.writableNeedDrain) await once(this.#stream, 'drain');
+  }
+
+  /** Sends the rest and completes the COPY (its rows are then visible in the transaction). */
+  async end(): Promise<void> {
+    if (this.#error) throw this.#error.error;
+    if (this.#buf) this.#stream.write(this.#buf);
+    this.#buf = '';
+    this.#stream.end();
+    await finished(this.#stream);
+  }
+
+  /** Cancels the COPY (the transaction is then failed); never throws. */
+  async abort(): Promise<void> {
+    if (!this.#stream.writableFinished && !this.#stream.destroyed) this.#stream.destroy();
+    await finished(this.#stream).catch(() => undefined);
+  }
+}
+
+/** COPYs `rows` into `table` inside `trx` (see CopyIn). */
 export async function copyRows(
   trx: Knex.Transaction,
   table: string,
@@ -39,23 +99,17 @@ export async function copyRows(
   rows: readonly Row[],
 ): Promise<void> {
   if (rows.length === 0) return;
-  // Inside a transaction knex hands out the transaction's own connection.
-  const conn = (await trx.client.acquireConnection()) as pg.PoolClient;
-  const stream = conn.query(pgCopy.from(`COPY ${q(table)} (${columns.map(q).join(', ')}) FROM STDIN`));
-  async function* lines(): AsyncGenerator<string> {
-    let buf = '';
+  const copy = await CopyIn.open(trx, table, columns);
+  try {
     for (const row of rows) {
-      let line = '';
-      for (let i = 0; i < columns.length; i++) line += (i === 0 ? '' : '\t') + copyText(row[columns[i]!]);
-      buf += `${line}\n`;
-      if (buf.length > 1 << 16) {
-        yield buf;
-        buf = '';
-      }
+      copy.add(row);
+      if (copy.rows % 1000 === 0) await copy.flush();
     }
-    if (buf) yield buf;
+    await copy.end();
+  } catch (error) {
+    await copy.abort();
+    throw error;
   }
-  await pipeline(Readable.from(lines()), stream);
 }
 
 /** Staging tables already filled in a transaction. */
@@ -105,28 +159,28 @@ export async function copyUpsert(
 const EXISTING_CHUNK = 10_000;
 
 /**
- * Keys (canonical key text, see keyText) of `rows` — translated for PostgreSQL — that exist in the
- * table on PostgreSQL. One `= ANY(array)` probe of the primary key per chunk; composite keys compare
- * row values.
+ * Of `keys` (key values in PostgreSQL's form, see RowTranslator.keyForSide), those that exist in the
+ * table on PostgreSQL, as canonical key text (see keyText). One `= ANY(array)` probe of the primary key
+ * per chunk; composite keys compare row values.
  */
 export async function existingKeys(
   trx: Knex.Transaction,
   tr: RowTranslator,
-  rows: readonly Row[],
+  keys: readonly (readonly unknown[])[],
 ): Promise<Set<string>> {
   const pk = tr.primaryKey;
   const found = new Set<string>();
   const cols = pk.map(q).join(', ');
-  for (let i = 0; i < rows.length; i += EXISTING_CHUNK) {
-    const part = rows.slice(i, i + EXISTING_CHUNK);
+  for (let i = 0; i < keys.length; i += EXISTING_CHUNK) {
+    const part = keys.slice(i, i + EXISTING_CHUNK);
     const result = (
       pk.length === 1
         ? await trx.raw(`SELECT ${cols} FROM ${q(tr.table)} WHERE ${cols} = ANY(?)`, [
-            pgArrayLiteral(part.map((r) => keyLiteral(r[pk[0]!]))),
+            pgArrayLiteral(part.map((k) => keyLiteral(k[0]))),
           ])
         : await trx.raw(
             `SELECT ${cols} FROM ${q(tr.table)} WHERE (${cols}) IN (${part.map(() => placeholders(pk.length)).join(', ')})`,
-            part.flatMap((r) => pk.map((c) => bindValue(r[c], 'postgres'))) as Knex.RawBinding[],
+            part.flatMap((k) => k.map((v) => bindValue(v, 'postgres'))) as Knex.RawBinding[],
           )
     ) as { rows: Row[] };
     for (const r of result.rows) {

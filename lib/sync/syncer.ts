@@ -6,7 +6,7 @@ import type { DualWriteMetrics } from '../observe/metrics.js';
 import { otherSide, type Side } from '../stage/stage.js';
 import type { KeyTuple, Row, RowTranslator, TranslatorSet } from '../translate/types.js';
 import { bucketsFor, keyText, lockBuckets } from './buckets.js';
-import { copyRows, copyUpsert, existingKeys } from './copy.js';
+import { CopyIn, copyUpsert, existingKeys } from './copy.js';
 import { QuarantineStore, type QuarantineEntry } from './quarantine.js';
 import { chunks } from './sql.js';
 import type { SyncOptions, Syncer, SyncResult } from './types.js';
@@ -121,41 +121,71 @@ export class KeySyncer implements Syncer {
         await this.#beginTarget(trx, to);
         try {
           await lockBuckets(trx, bucketsFor(table, unique));
-          const sourceRows = await this.#readSource(tr, unique, options.source ?? this.#db[from], from);
-          const upserts: Row[] = [];
-          const upsertKeys: KeyTuple[] = [];
+          // Only now, with the buckets held, is the source read.
+          const chunks = options.readSource
+            ? options.readSource()
+            : this.#readSource(tr, unique, options.source ?? this.#db[from], from);
+          const sink =
+            to === 'postgres' && unique.length >= this.#opts.copyThreshold
+              ? await PgCopySink.open(trx, tr, unique, direct, this.#opts.copyThreshold)
+              : new UpsertSink(trx, to, tr);
+          /** Keys not seen in the source yet: those left at the end are deleted on the target. */
+          const pending = new Map<string, KeyTuple>();
+          for (const key of unique) pending.set(keyText(key), key);
           const synced: KeyTuple[] = [];
+          const pk = tr.primaryKey;
+          try {
+            for await (const rows of chunks) {
+              for (const row of rows) {
+                const text = keyText(
+                  tr.canonicalKey(
+                    pk.map((c) => row[c]),
+                    from,
+                  ),
+                );
+                const key = pending.get(text);
+                // A row of a key not asked for (a range read) or already seen is not this sync's.
+                if (key === undefined) continue;
+                pending.delete(text);
+                let out: Row;
+                try {
+                  out = tr.translate(row, from);
+                } catch (error) {
+                  if (!(error instanceof TranslationError)) throw error;
+                  result.quarantined.push({
+                    key,
+                    code: error.problem,
+                    ...(error.column === undefined ? {} : { column: error.column }),
+                    reason: error.message,
+                  });
+                  continue;
+                }
+                sink.add(out, text);
+                synced.push(key);
+              }
+              await sink.flush();
+            }
+            await sink.end();
+          } catch (error) {
+            await sink.abort();
+            if (
+              direct &&
+              sink instanceof PgCopySink &&
+              (error as { code?: unknown }).code === UNIQUE_VIOLATION
+            ) {
+              throw new DirectCopyConflict(error);
+            }
+            throw error;
+          }
+          result.upserted = synced.length;
           const absent: unknown[][] = [];
-          for (const key of unique) {
-            const row = sourceRows.get(keyText(key));
-            if (row === undefined) {
-              const targetKey = tryKeyForSide(tr, key, to);
-              // A key the target cannot even express cannot have a row there: nothing to delete.
-              if (targetKey) absent.push(targetKey);
-              synced.push(key);
-              continue;
-            }
-            try {
-              upserts.push(tr.translate(row, from));
-              upsertKeys.push(key);
-              synced.push(key);
-            } catch (error) {
-              if (!(error instanceof TranslationError)) throw error;
-              result.quarantined.push({
-                key,
-                code: error.problem,
-                ...(error.column === undefined ? {} : { column: error.column }),
-                reason: error.message,
-              });
-            }
+          for (const key of pending.values()) {
+            synced.push(key);
+            const targetKey = tryKeyForSide(tr, key, to);
+            // A key the target cannot even express cannot have a row there: nothing to delete.
+            if (targetKey) absent.push(targetKey);
           }
-          if (to === 'postgres' && upserts.length >= this.#opts.copyThreshold) {
-            await this.#copyToPg(trx, tr, upserts, upsertKeys, direct);
-          } else {
-            await upsertRows(trx, to, table, tr.primaryKey, upserts);
-          }
-          result.upserted = upserts.length;
-          result.deleted = await deleteKeys(trx, table, tr.primaryKey, absent, this.#opts.chunkSize);
+          result.deleted = await deleteKeys(trx, table, pk, absent, this.#opts.chunkSize);
           // Quarantine bookkeeping happens while the buckets are held, so it is ordered like the rows.
           const store = to === 'postgres' ? trx : undefined;
           const entries: QuarantineEntry[] = result.quarantined.map((q) => ({ table, direction, ...q }));
@@ -169,42 +199,6 @@ export class KeySyncer implements Syncer {
       },
       { isolationLevel: 'read committed' },
     );
-  }
-
-  /**
-   * Writes translated rows to PostgreSQL through COPY. Under the bucket locks no other sync writes these
-   * keys, so the rows whose key is absent on the target are COPYed straight into the table (`direct`), and
-   * only the present ones go through the staging table and INSERT ... ON CONFLICT.
-   */
-  async #copyToPg(
-    trx: Knex.Transaction,
-    tr: RowTranslator,
-    rows: readonly Row[],
-    keys: readonly KeyTuple[],
-    direct: boolean,
-  ): Promise<void> {
-    const columns = unionColumns(rows);
-    if (!direct) {
-      await copyUpsert(trx, tr.table, tr.primaryKey, columns, rows);
-      return;
-    }
-    const present = await existingKeys(trx, tr, rows);
-    const fresh: Row[] = [];
-    const stale: Row[] = [];
-    for (let i = 0; i < rows.length; i++) {
-      (present.has(keyText(keys[i]!)) ? stale : fresh).push(rows[i]!);
-    }
-    try {
-      await copyRows(trx, tr.table, columns, fresh);
-    } catch (error) {
-      if ((error as { code?: unknown }).code === UNIQUE_VIOLATION) throw new DirectCopyConflict(error);
-      throw error;
-    }
-    if (stale.length >= this.#opts.copyThreshold) {
-      await copyUpsert(trx, tr.table, tr.primaryKey, columns, stale);
-    } else {
-      await upsertRows(trx, 'postgres', tr.table, tr.primaryKey, stale);
-    }
   }
 
   /** Marks the session as the syncer's (no trigger capture) and bounds lock waits. */
@@ -230,39 +224,26 @@ export class KeySyncer implements Syncer {
     }
   }
 
-  /** Current rows of `keys` on the source, by key text. */
-  async #readSource(
+  /** Current rows of `keys` on the source, a chunk of keys per query. */
+  async *#readSource(
     tr: RowTranslator,
     keys: readonly KeyTuple[],
     db: Knex,
     from: Side,
-  ): Promise<Map<string, Row>> {
+  ): AsyncGenerator<readonly Row[]> {
     const pk = tr.primaryKey;
-    const rows = new Map<string, Row>();
     for (const part of chunks(keys, this.#opts.chunkSize)) {
       const values = part
         .map((k) => tryKeyForSide(tr, k, from))
         .filter((v): v is unknown[] => v !== undefined);
       if (values.length === 0) continue;
       const q = db(tr.table).select([...tr.columns]);
-      const found = (
+      yield (
         pk.length === 1
           ? await q.whereIn(pk[0] as string, values.map((v) => v[0]) as Knex.Value[])
           : await q.whereIn([...pk], values as Knex.Value[][])
       ) as Row[];
-      for (const row of found) {
-        rows.set(
-          keyText(
-            tr.canonicalKey(
-              pk.map((c) => row[c]),
-              from,
-            ),
-          ),
-          row,
-        );
-      }
     }
-    return rows;
   }
 
   #report(result: SyncResult, from: Side, to: Side, direction: string, ms: number): void {
@@ -286,6 +267,124 @@ export class KeySyncer implements Syncer {
       ms,
     });
   }
+}
+
+/** Where a sync's translated rows go on the target. */
+interface RowSink {
+  add(row: Row, keyText: string): void;
+  /** Called after each chunk of source rows: lets the target catch up. */
+  flush(): Promise<void>;
+  end(): Promise<void>;
+  /** The sync failed: release what is open (the transaction rolls back). */
+  abort(): Promise<void>;
+}
+
+/** Multi-row INSERT ... ON CONFLICT / ON DUPLICATE KEY UPDATE at the end (small syncs, MySQL targets). */
+class UpsertSink implements RowSink {
+  readonly #rows: Row[] = [];
+
+  constructor(
+    private readonly trx: Knex.Transaction,
+    private readonly to: Side,
+    private readonly tr: RowTranslator,
+  ) {}
+
+  add(row: Row): void {
+    this.#rows.push(row);
+  }
+
+  async flush(): Promise<void> {}
+
+  async end(): Promise<void> {
+    await upsertRows(this.trx, this.to, this.tr.table, this.tr.primaryKey, this.#rows);
+  }
+
+  async abort(): Promise<void> {}
+}
+
+/**
+ * PostgreSQL target through COPY. Under the bucket locks no other sync writes these keys, so rows whose
+ * key is absent on the target are streamed straight into the table while the source is still being
+ * read (`direct`); rows whose key is present are upserted at the end (staging table + ON CONFLICT, or
+ * multi-row INSERT ... ON CONFLICT for a few). Without `direct` every row takes the upsert.
+ */
+class PgCopySink implements RowSink {
+  #copy: CopyIn | null = null;
+  #opening: Promise<CopyIn> | null = null;
+  #columns: string[] | null = null;
+  /** Fresh rows not handed to the COPY yet (it opens at the first flush after the first fresh row). */
+  #fresh: Row[] = [];
+  readonly #stale: Row[] = [];
+
+  private constructor(
+    private readonly trx: Knex.Transaction,
+    private readonly tr: RowTranslator,
+    private readonly present: ReadonlySet<string> | null,
+    private readonly copyThreshold: number,
+  ) {}
+
+  static async open(
+    trx: Knex.Transaction,
+    tr: RowTranslator,
+    keys: readonly KeyTuple[],
+    direct: boolean,
+    copyThreshold: number,
+  ): Promise<PgCopySink> {
+    let present: Set<string> | null = null;
+    if (direct) {
+      const targetKeys = keys
+        .map((k) => tryKeyForSide(tr, k, 'postgres'))
+        .filter((k): k is unknown[] => k !== undefined);
+      present = await existingKeys(trx, tr, targetKeys);
+    }
+    return new PgCopySink(trx, tr, present, copyThreshold);
+  }
+
+  add(row: Row, keyText: string): void {
+    if (this.present === null || this.present.has(keyText)) {
+      this.#stale.push(row);
+      return;
+    }
+    // Rows read with the translator's columns all have the same columns; one that differs is upserted.
+    this.#columns ??= Object.keys(row);
+    if (sameColumns(row, this.#columns)) this.#fresh.push(row);
+    else this.#stale.push(row);
+  }
+
+  async flush(): Promise<void> {
+    if (this.#fresh.length === 0) return;
+    this.#opening ??= CopyIn.open(this.trx, this.tr.table, this.#columns!);
+    const copy = (this.#copy ??= await this.#opening);
+    for (const row of this.#fresh) copy.add(row);
+    this.#fresh = [];
+    await copy.flush();
+  }
+
+  async end(): Promise<void> {
+    await this.flush();
+    await this.#copy?.end();
+    const stale = this.#stale;
+    if (stale.length === 0) return;
+    if (stale.length >= this.copyThreshold) {
+      await copyUpsert(this.trx, this.tr.table, this.tr.primaryKey, unionColumns(stale), stale);
+    } else {
+      await upsertRows(this.trx, 'postgres', this.tr.table, this.tr.primaryKey, stale);
+    }
+  }
+
+  async abort(): Promise<void> {
+    if (this.#opening) this.#copy ??= await this.#opening.catch(() => null);
+    await this.#copy?.abort();
+  }
+}
+
+function sameColumns(row: Row, columns: readonly string[]): boolean {
+  let n = 0;
+  for (const c in row) {
+    if (columns[n] !== c) return false;
+    n++;
+  }
+  return n === columns.length;
 }
 
 function positive(name: string, value: number): number {

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Side } from '../stage/stage.js';
-import type { KeyTuple } from '../translate/types.js';
+import type { KeyTuple, Row } from '../translate/types.js';
 
 export interface SyncResult {
   table: string;
@@ -28,4 +28,11 @@ export interface SyncOptions {
    * older than the bucket locks). @default the syncer's pool of the `from` side
    */
   source?: Knex;
+  /**
+   * Reads the source rows instead of the syncer's `WHERE key IN (...)` queries (e.g. the backfill's
+   * primary-key range read). Called once the bucket locks are held; yields chunks of rows as read from
+   * the source side, which must include the current row of every key of the sync that exists there.
+   * Rows of other keys are ignored; a key of the sync missing from them is deleted on the target.
+   */
+  readSource?: () => AsyncIterable<readonly Row[]>;
 }

@@ -61,17 +61,20 @@ async function seed(rand: () => number): Promise<void> {
 describe('backfill under concurrent writes', () => {
   // `sync`: each writer syncs its key after commit; `outbox`: the key goes to the outbox in the write's
   // transaction and a running SyncWorker drains it.
-  for (const [seedValue, pipeline, live] of [
-    [1, 1, 'sync'],
-    [2, 3, 'outbox'],
-    [3, 2, 'outbox'],
+  // `lanes` 1 reads each batch's source rows by key range, more lanes by key lists; a low `copyThreshold`
+  // sends the syncs through COPY (rows absent on the target streamed straight in).
+  for (const [seedValue, pipeline, live, lanes, copyThreshold] of [
+    [1, 1, 'sync', 1, 2000],
+    [2, 3, 'outbox', 1, 20],
+    [3, 2, 'outbox', 2, 20],
+    [4, 1, 'outbox', 1, 20],
   ] as const) {
-    it(`leaves both databases equal row for row (seed ${seedValue}, pipeline ${pipeline}, live path ${live})`, async () => {
+    it(`leaves both databases equal row for row (seed ${seedValue}, pipeline ${pipeline}, live path ${live}, lanes ${lanes}, copy from ${copyThreshold} rows)`, async () => {
       await createTables();
       await initMetaTables(dbs.mysql, dbs.pg);
       const rand = prng(seedValue);
       await seed(rand);
-      const syncer = new KeySyncer({ mysql: dbs.mysql, pg: dbs.pg, translators });
+      const syncer = new KeySyncer({ mysql: dbs.mysql, pg: dbs.pg, translators, copyThreshold });
       const worker =
         live === 'outbox'
           ? new SyncWorker({ mysql: dbs.mysql, pg: dbs.pg, syncer, authoritative: () => 'mysql' })
@@ -134,6 +137,7 @@ describe('backfill under concurrent writes', () => {
         sourceSchema,
         batchSize: 100,
         pipeline,
+        lanes,
         restart: true,
       });
       const writesDuring = writes;
