@@ -21,18 +21,39 @@ export function parseKeyText(text: string): KeyTuple {
  * processes and versions — every process must agree, or two syncs of one key would not exclude each other.
  */
 export function lockBucket(table: string, key: KeyTuple): number {
-  const text = `${table}\u0000${keyText(key)}`;
-  let hash = 0x811c9dc5;
+  return bucketOfText(fnv(0x811c9dc5, `${table}\u0000`), keyText(key));
+}
+
+function fnv(seed: number, text: string): number {
+  let hash = seed;
   for (let i = 0; i < text.length; i++) {
     hash ^= text.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }
-  return hash % LOCK_BUCKETS;
+  return hash;
+}
+
+/** lockBucket from the FNV state of `table \0` and the key's text (the same hash, computed once per table). */
+function bucketOfText(tableState: number, text: string): number {
+  return fnv(tableState, text) % LOCK_BUCKETS;
 }
 
 /** Distinct buckets of the keys, ascending: the order every sync locks them in, so syncs never deadlock. */
 export function bucketsFor(table: string, keys: readonly KeyTuple[]): number[] {
-  return [...new Set(keys.map((k) => lockBucket(table, k)))].sort((a, b) => a - b);
+  return bucketsOfKeyTexts(
+    table,
+    keys.map((k) => keyText(k)),
+  );
+}
+
+/** bucketsFor from the keys' texts (see keyText). */
+export function bucketsOfKeyTexts(table: string, texts: Iterable<string>): number[] {
+  const state = fnv(0x811c9dc5, `${table}\u0000`);
+  const seen = new Uint8Array(LOCK_BUCKETS);
+  for (const text of texts) seen[bucketOfText(state, text)] = 1;
+  const out: number[] = [];
+  for (let b = 0; b < LOCK_BUCKETS; b++) if (seen[b]) out.push(b);
+  return out;
 }
 
 /** Row-locks the buckets inside the target transaction `trx`, in ascending order. */

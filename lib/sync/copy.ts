@@ -158,10 +158,49 @@ export async function copyUpsert(
 /** Keys per statement of existingKeys. */
 const EXISTING_CHUNK = 10_000;
 
+/** PostgreSQL types of single-column keys whose order node can reproduce (see keyOrder). */
+const ORDERED_KEY_TYPES: Record<string, (a: unknown, b: unknown) => number> = {
+  // uuid compares its 16 bytes: the order of the lower-case hex text.
+  uuid: (a, b) => (String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0),
+  smallint: compareIntegers,
+  integer: compareIntegers,
+  bigint: compareIntegers,
+};
+
+function compareIntegers(a: unknown, b: unknown): number {
+  const x = BigInt(String(a));
+  const y = BigInt(String(b));
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** PostgreSQL type of each table's single key column, looked up once per translator. */
+const keyTypes = new WeakMap<RowTranslator, Promise<string | null>>();
+
+function keyOrder(trx: Knex.Transaction, tr: RowTranslator): Promise<string | null> {
+  let type = keyTypes.get(tr);
+  if (!type) {
+    type =
+      tr.primaryKey.length !== 1
+        ? Promise.resolve(null)
+        : trx
+            .raw(
+              `SELECT format_type(atttypid, NULL) AS t FROM pg_attribute
+               WHERE attrelid = to_regclass(?) AND attname = ? AND NOT attisdropped`,
+              [q(tr.table), tr.primaryKey[0]!],
+            )
+            .then((r: { rows: { t: string }[] }) => r.rows[0]?.t ?? null);
+    keyTypes.set(tr, type);
+    // A failed lookup is not cached.
+    type.catch(() => keyTypes.delete(tr));
+  }
+  return type;
+}
+
 /**
  * Of `keys` (key values in PostgreSQL's form, see RowTranslator.keyForSide), those that exist in the
- * table on PostgreSQL, as canonical key text (see keyText). One `= ANY(array)` probe of the primary key
- * per chunk; composite keys compare row values.
+ * table on PostgreSQL, as canonical key text (see keyText). A uuid or integer key is looked up as the
+ * range between the smallest and the largest key (one index range scan; keys of that range outside
+ * `keys` do no harm); other keys by `= ANY(array)` probes, composite keys by row values.
  */
 export async function existingKeys(
   trx: Knex.Transaction,
@@ -170,7 +209,35 @@ export async function existingKeys(
 ): Promise<Set<string>> {
   const pk = tr.primaryKey;
   const found = new Set<string>();
+  if (keys.length === 0) return found;
   const cols = pk.map(q).join(', ');
+  const add = (rows: Row[]): void => {
+    for (const r of rows) {
+      found.add(
+        keyText(
+          tr.canonicalKey(
+            pk.map((c) => r[c]),
+            'postgres',
+          ),
+        ),
+      );
+    }
+  };
+  const compare = ORDERED_KEY_TYPES[(await keyOrder(trx, tr)) ?? ''];
+  if (compare && keys.length > 1) {
+    let lo = keys[0]![0];
+    let hi = lo;
+    for (const k of keys) {
+      if (compare(k[0], lo) < 0) lo = k[0];
+      if (compare(k[0], hi) > 0) hi = k[0];
+    }
+    const result = (await trx.raw(`SELECT ${cols} FROM ${q(tr.table)} WHERE ${cols} BETWEEN ? AND ?`, [
+      lo,
+      hi,
+    ] as Knex.RawBinding[])) as { rows: Row[] };
+    add(result.rows);
+    return found;
+  }
   for (let i = 0; i < keys.length; i += EXISTING_CHUNK) {
     const part = keys.slice(i, i + EXISTING_CHUNK);
     const result = (
@@ -183,16 +250,7 @@ export async function existingKeys(
             part.flatMap((k) => k.map((v) => bindValue(v, 'postgres'))) as Knex.RawBinding[],
           )
     ) as { rows: Row[] };
-    for (const r of result.rows) {
-      found.add(
-        keyText(
-          tr.canonicalKey(
-            pk.map((c) => r[c]),
-            'postgres',
-          ),
-        ),
-      );
-    }
+    add(result.rows);
   }
   return found;
 }

@@ -5,7 +5,7 @@ import { createSilentLogger, type Logger } from '../observe/logger.js';
 import type { DualWriteMetrics } from '../observe/metrics.js';
 import { otherSide, type Side } from '../stage/stage.js';
 import type { KeyTuple, Row, RowTranslator, TranslatorSet } from '../translate/types.js';
-import { bucketsFor, keyText, lockBuckets } from './buckets.js';
+import { bucketsOfKeyTexts, keyText, lockBuckets } from './buckets.js';
 import { CopyIn, copyUpsert, existingKeys } from './copy.js';
 import { QuarantineStore, type QuarantineEntry } from './quarantine.js';
 import { chunks } from './sql.js';
@@ -84,9 +84,14 @@ export class KeySyncer implements Syncer {
     const started = performance.now();
     const tr = this.#translators.table(table);
     const to = otherSide(from);
-    const unique = dedupe(keys.map((k) => tr.canonicalKey(k, from)));
+    // Canonical keys by their text (see keyText), computed once.
+    const unique = new Map<string, KeyTuple>();
+    for (const k of keys) {
+      const key = tr.canonicalKey(k, from);
+      unique.set(keyText(key), key);
+    }
     const result: SyncResult = { table, upserted: 0, deleted: 0, quarantined: [] };
-    if (unique.length === 0) return result;
+    if (unique.size === 0) return result;
     const direction = `${from}->${to}`;
 
     try {
@@ -107,7 +112,7 @@ export class KeySyncer implements Syncer {
   /** One attempt of a sync in one target transaction; `direct`: COPY rows absent on the target straight into it. */
   async #syncOnce(
     tr: RowTranslator,
-    unique: readonly KeyTuple[],
+    unique: ReadonlyMap<string, KeyTuple>,
     from: Side,
     to: Side,
     options: SyncOptions,
@@ -120,18 +125,17 @@ export class KeySyncer implements Syncer {
       async (trx) => {
         await this.#beginTarget(trx, to);
         try {
-          await lockBuckets(trx, bucketsFor(table, unique));
+          await lockBuckets(trx, bucketsOfKeyTexts(table, unique.keys()));
           // Only now, with the buckets held, is the source read.
           const chunks = options.readSource
             ? options.readSource()
-            : this.#readSource(tr, unique, options.source ?? this.#db[from], from);
+            : this.#readSource(tr, [...unique.values()], options.source ?? this.#db[from], from);
           const sink =
-            to === 'postgres' && unique.length >= this.#opts.copyThreshold
-              ? await PgCopySink.open(trx, tr, unique, direct, this.#opts.copyThreshold)
+            to === 'postgres' && unique.size >= this.#opts.copyThreshold
+              ? await PgCopySink.open(trx, tr, [...unique.values()], direct, this.#opts.copyThreshold)
               : new UpsertSink(trx, to, tr);
           /** Keys not seen in the source yet: those left at the end are deleted on the target. */
-          const pending = new Map<string, KeyTuple>();
-          for (const key of unique) pending.set(keyText(key), key);
+          const pending = new Map(unique);
           const synced: KeyTuple[] = [];
           const pk = tr.primaryKey;
           try {
@@ -392,12 +396,6 @@ function positive(name: string, value: number): number {
     throw new TypeError(`Expected \`${name}\` to be a positive integer, got \`${String(value)}\``);
   }
   return value;
-}
-
-function dedupe(keys: readonly KeyTuple[]): KeyTuple[] {
-  const seen = new Map<string, KeyTuple>();
-  for (const k of keys) seen.set(keyText(k), k);
-  return [...seen.values()];
 }
 
 function tryKeyForSide(tr: RowTranslator, key: KeyTuple, side: Side): unknown[] | undefined {
