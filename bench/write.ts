@@ -81,9 +81,15 @@ try {
   //    noise from other processes on the machine hits both alike.
   //    a) mysql-only vs dual-write with the sync worker in the app process (the default);
   //    b) mysql-only vs dual-write whose outbox another process drains (syncWorker: false in the app),
-  //       which separates the capture cost from the worker's CPU use inside the app's event loop.
-  const latencyPair = async (label: string, dual: DualWriteDb, idBase: number): Promise<void> => {
-    const plain = await open('mysql-only', false);
+  //       which separates the capture cost from the worker's CPU use inside the app's event loop;
+  //    c) pg-only vs pg-primary.
+  const latencyPair = async (
+    label: string,
+    dual: DualWriteDb,
+    idBase: number,
+    plainStage: Stage = 'mysql-only',
+  ): Promise<void> => {
+    const plain = await open(plainStage, false);
     const lat: Record<'plain' | 'dual', number[]> = { plain: [], dual: [] };
     let id = idBase;
     for (let block = 0; block < n / 50; block++) {
@@ -103,10 +109,13 @@ try {
       }
     }
     await plain.destroy();
-    results[`latency_mysql_only_p50_ms${label}`] = round(pct(lat.plain, 0.5));
-    results[`latency_mysql_only_p99_ms${label}`] = round(pct(lat.plain, 0.99));
-    results[`latency_dual_write_p50_ms${label}`] = round(pct(lat.dual, 0.5));
-    results[`latency_dual_write_p99_ms${label}`] = round(pct(lat.dual, 0.99));
+    const [plainName, dualName] = (
+      plainStage === 'mysql-only' ? ['mysql_only', 'dual_write'] : ['pg_only', 'pg_primary']
+    ) as [string, string];
+    results[`latency_${plainName}_p50_ms${label}`] = round(pct(lat.plain, 0.5));
+    results[`latency_${plainName}_p99_ms${label}`] = round(pct(lat.plain, 0.99));
+    results[`latency_${dualName}_p50_ms${label}`] = round(pct(lat.dual, 0.5));
+    results[`latency_${dualName}_p99_ms${label}`] = round(pct(lat.dual, 0.99));
     results[`latency_p50_ratio${label}`] = round(pct(lat.dual, 0.5) / pct(lat.plain, 0.5));
   };
   {
@@ -139,6 +148,14 @@ try {
     const drainer = await open('dual-write');
     await (drainer.dualwrite.worker as SyncWorker).drain({ timeoutMs: 60_000 });
     await drainer.destroy();
+  }
+
+  // c) after the flip: pg-only vs pg-primary (PostgreSQL leads, MySQL kept in sync for rollback).
+  {
+    const dual = await open('pg-primary');
+    await latencyPair('_pg_primary', dual, 200_000, 'pg-only');
+    await (dual.dualwrite.worker as SyncWorker).drain({ timeoutMs: 60_000 });
+    await dual.destroy();
   }
 
   // 2. Sync lag (app commit → commit on PostgreSQL) at a steady rate.
