@@ -11,6 +11,8 @@ export interface CaptureTarget {
   readonly table: { name: string; alias: string };
   readonly translator: RowTranslator;
   readonly side: Side;
+  /** MySQL: unique keys other than the primary key (undefined: not known). */
+  readonly uniqueKeys?: readonly (readonly string[])[] | undefined;
 }
 
 export interface CapturedWrite {
@@ -105,7 +107,7 @@ export async function captureWrite(
   if (b._method === 'insert') {
     insert = await runInsert(
       builder,
-      { name: target.table.name, primaryKey: pk, side: target.side },
+      { name: target.table.name, primaryKey: pk, side: target.side, uniqueKeys: target.uniqueKeys },
       trx,
       true,
     );

@@ -9,6 +9,8 @@ export interface InsertTarget {
   readonly name: string;
   readonly primaryKey: readonly string[];
   readonly side: Side;
+  /** MySQL: unique keys other than the primary key, any of which an upsert may conflict on. */
+  readonly uniqueKeys?: readonly (readonly string[])[] | undefined;
 }
 
 export interface InsertOutcome {
@@ -53,17 +55,23 @@ export async function runInsert(
   const missing = given.some((k) => k === undefined);
   const upsert = Boolean(_single.merge || _single.ignore);
   const conflict = conflictColumns(_single.onConflict);
-  const onOtherColumns = conflict.length > 0 && !sameColumns(conflict, pk);
-  if (upsert && needKeys && !missing && target.side === Side.Mysql && onOtherColumns) {
+  // MySQL's upsert updates the row of whichever unique key conflicts, named or not.
+  const otherKeys = [conflict, ...(target.uniqueKeys ?? [])].filter(
+    (cols) => cols.length > 0 && !sameColumns(cols, pk),
+  );
+  if (upsert && needKeys && !missing && target.side === Side.Mysql && otherKeys.length > 0) {
+    if (rows.some((r) => conflict.some((c) => r[c] === undefined || isKnexRaw(r[c])))) {
+      throw uncaptured(target.name, 'conflict column values are not plain values');
+    }
     // The row an upsert updates is the one holding the conflicting values, whose key the values need
     // not name (`insert({ id: newId, email }).onConflict('email').merge()`): select it afterwards.
     // Only a merge that rewrites the key needs the key from before too (a locking pre-select, whose
     // gap locks would otherwise make concurrent upserts of new values deadlock).
     const before = mergeSetsKey(_single.merge, pk)
-      ? await keysByConflict(conn, target, rows, conflict, true)
+      ? await keysByUniqueValues(conn, target, rows, otherKeys, true)
       : [];
     const result = await builder;
-    const after = await keysByConflict(conn, target, rows, conflict, false);
+    const after = await keysByUniqueValues(conn, target, rows, otherKeys, false);
     const firstId = Array.isArray(result) ? (result[0] ?? 0) : 0;
     const keys = uniqueKeys([...(given as KeyValue[][]), ...before, ...after]);
     return { result, keys, firstId, addedReturning: false };
@@ -134,7 +142,10 @@ async function reselectByConflict(
   if (conflict.length === 0) {
     throw uncaptured(target.name, 'an upsert without key values must name its conflict columns');
   }
-  return keysByConflict(conn, target, rows, conflict, true);
+  if (rows.some((r) => conflict.some((c) => r[c] === undefined || isKnexRaw(r[c])))) {
+    throw uncaptured(target.name, 'conflict column values are not plain values');
+  }
+  return keysByUniqueValues(conn, target, rows, [conflict], true);
 }
 
 function conflictColumns(onConflict: unknown): string[] {
@@ -159,23 +170,31 @@ function mergeSetsKey(merge: { updates?: unknown } | undefined, pk: readonly str
   return pk.some((c) => cols.includes(c));
 }
 
-/** Keys of the rows holding the rows' values of the conflict columns (locked when `lock`). */
-async function keysByConflict(
+/**
+ * Keys of the rows holding, for any of the column sets, the values some inserted row has for all of
+ * them (locked when `lock`). Rows without plain values for a set cannot conflict on it: skipped.
+ */
+async function keysByUniqueValues(
   conn: Knex | Knex.Transaction,
   target: InsertTarget,
   rows: readonly Row[],
-  conflict: readonly string[],
+  columnSets: readonly (readonly string[])[],
   lock: boolean,
 ): Promise<KeyValue[][]> {
-  if (rows.some((r) => conflict.some((c) => r[c] === undefined || isKnexRaw(r[c])))) {
-    throw uncaptured(target.name, 'conflict column values are not plain values');
-  }
+  const lookups = columnSets
+    .map((cols) => ({
+      cols,
+      values: rows
+        .filter((r) => cols.every((c) => r[c] !== undefined && r[c] !== null && !isKnexRaw(r[c])))
+        .map((r) => cols.map((c) => r[c] as Knex.Value)),
+    }))
+    .filter((l) => l.values.length > 0);
+  if (lookups.length === 0) return [];
   const select = conn(target.name)
     .select([...target.primaryKey])
-    .whereIn(
-      [...conflict],
-      rows.map((r) => conflict.map((c) => r[c] as Knex.Value)),
-    );
+    .where((w) => {
+      for (const l of lookups) void w.orWhereIn([...l.cols], l.values);
+    });
   const found = (await (lock ? select.forUpdate() : select)) as Row[];
   return found.map((r) => keyOfRow(r, target.primaryKey)).filter((k): k is KeyValue[] => k !== undefined);
 }

@@ -38,7 +38,10 @@ export function oneTripKeys(builder: Knex.QueryBuilder, target: CaptureTarget): 
     if (rows.length === 0) return undefined;
     // An upsert naming other conflict columns updates a row the values need not name: the transaction
     // path looks its key up.
-    if ((b._single.merge || b._single.ignore) && !conflictsOnKey(b._single.onConflict, pk)) return undefined;
+    // So does one on a MySQL table with other unique keys: MySQL updates the row of whichever conflicts.
+    const upsert = Boolean(b._single.merge || b._single.ignore);
+    const mysqlOtherKeys = target.side === Side.Mysql && (target.uniqueKeys?.length ?? 1) > 0;
+    if (upsert && (!conflictsOnKey(b._single.onConflict, pk) || mysqlOtherKeys)) return undefined;
     const given = rows.map((r) => keyOfRow(r, pk));
     if (given.every((k) => k !== undefined)) return { kind: 'known', keys: given };
     const only = rows[0];

@@ -81,10 +81,17 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
   const urls = { mysql: config.mysql.url, postgres: config.postgres.url };
   const knex = createPools(urls, { mysql: config.mysql.poolMax, postgres: config.postgres.poolMax }, logger);
   let translators: TranslatorSet;
+  let mysqlUniqueKeys: Map<string, string[][]>;
   try {
+    const mysqlSchema = await introspectMysql(knex.mysql);
+    mysqlUniqueKeys = new Map(
+      mysqlSchema.tables.map((t) => [
+        t.name,
+        t.uniqueKeys.map((u) => u.columns).filter((cols) => !sameColumnSet(cols, t.primaryKey)),
+      ]),
+    );
     translators =
-      options.translators ??
-      buildTranslators(await introspectMysql(knex.mysql), await introspectPostgres(knex.postgres), config);
+      options.translators ?? buildTranslators(mysqlSchema, await introspectPostgres(knex.postgres), config);
   } catch (error) {
     await Promise.all([knex.mysql.destroy(), knex.postgres.destroy()]);
     throw error;
@@ -160,6 +167,7 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
     readObserver: options.readObserver,
     config: () => config,
     plan: () => stageController.plan(),
+    mysqlUniqueKeys: (table) => mysqlUniqueKeys.get(table),
     notify: () => {
       // Commits within one window wake the worker once: fewer claim cycles competing with the app
       // for this event loop, at the cost of at most the window in lag.
@@ -227,4 +235,8 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
 
   watcher?.start();
   return makeDb(undefined);
+}
+
+function sameColumnSet(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((c) => b.includes(c));
 }

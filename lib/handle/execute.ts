@@ -84,7 +84,12 @@ async function runStatement(
     else core.notify();
     return shapeWrite(method, { result, insert: undefined, keys: [] }, side, translator, appReturning);
   }
-  const target = { table, translator, side };
+  const target = {
+    table,
+    translator,
+    side,
+    uniqueKeys: side === Side.Mysql ? core.mysqlUniqueKeys(table.name) : undefined,
+  };
   if (trx) {
     const captured = await captureWrite(builder, target, trx.ktrx);
     trx.capture.captured = true;

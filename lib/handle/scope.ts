@@ -31,6 +31,11 @@ export interface HandleCore {
   config(): Readonly<DualWriteConfig>;
   /** Routing plan in force. */
   plan(): StagePlan;
+  /**
+   * Unique keys of a MySQL table other than its primary key (column lists; undefined for a table the
+   * introspection did not see). A MySQL upsert updates the row of whichever of them conflicts.
+   */
+  mysqlUniqueKeys(table: string): readonly (readonly string[])[] | undefined;
   /** Called after a commit that wrote outbox rows. */
   notify(): void;
   /** Throws DualWriteError(Closed) once destroy() started. */

@@ -108,9 +108,24 @@ describe('one-round-trip capture on MySQL', () => {
     // given key 7, whose sync finds no row and deletes nothing).
     expect(await dbs.mysql('widgets').where({ id: 1 }).first()).toMatchObject({ name: 'a', qty: 9 });
     expect(await outboxKeys(dbs.mysql, 'widgets')).toEqual([[2], [7], [1], ...m.map((i) => [i])]);
-    // An upsert on the key itself names its row: one trip.
-    await db('widgets').insert({ id: 2, name: 'b', qty: 4 }).onConflict('id').merge();
-    expect(trips).toHaveLength(1);
+    // Even an upsert on the key: widgets has another unique key (name), and MySQL updates the row of
+    // whichever conflicts — here row 1, through its name.
+    await db('widgets').insert({ id: 3, name: 'a', qty: 4 }).onConflict('id').merge(['qty']);
+    expect(trips).toEqual([]);
+    expect(await dbs.mysql('widgets').where({ id: 1 }).first()).toMatchObject({ qty: 4 });
+    expect((await outboxKeys(dbs.mysql, 'widgets')).slice(-2)).toEqual([[3], [1]]);
+  });
+
+  it('sends an upsert on the key as one trip when the table has no other unique key', async () => {
+    await dbs.mysql.raw('CREATE TABLE IF NOT EXISTS plain_kv (k INT PRIMARY KEY, v INT NOT NULL)');
+    await dbs.pg.raw('CREATE TABLE IF NOT EXISTS plain_kv (k integer PRIMARY KEY, v integer NOT NULL)');
+    db = await openHandle(dbs, Stage.DualWrite);
+    const trips = roundTrips(db);
+    await db('plain_kv').insert({ k: 1, v: 1 }).onConflict('k').merge();
+    await db('plain_kv').insert({ k: 1, v: 2 }).onConflict('k').merge();
+    expect(trips).toHaveLength(2);
+    expect(await dbs.mysql('plain_kv').where({ k: 1 }).first()).toEqual({ k: 1, v: 2 });
+    expect(await outboxKeys(dbs.mysql, 'plain_kv')).toEqual([[1], [1]]);
   });
 });
 
