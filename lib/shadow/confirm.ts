@@ -29,7 +29,7 @@ export interface ConfirmResult {
 }
 
 /**
- * Confirms differences on keys: waits (bounded) for keys pending in the authoritative outbox to sync,
+ * Confirms differences on keys: waits (bounded) for keys pending in either outbox to sync,
  * re-reads both sides by key (authoritative first) and compares again; keys written meanwhile are left
  * out. What remains is a real difference, not replication lag.
  */
@@ -37,12 +37,14 @@ export async function confirmKeys(input: ConfirmInput): Promise<ConfirmResult> {
   const { db, translator, authoritativeSide: auth, ignore } = input;
   const table = translator.table;
   const other = otherSide(auth);
-  const rechecked = await pendingKeys(db[auth], table, input.keys);
+  // Both outboxes: after a flip the newer write of a key may be pending on the side that did not serve.
+  const outboxes = [db[auth], db[other]];
+  const rechecked = await pendingKeys(outboxes, table, input.keys);
   if (rechecked.size > 0) input.onPending?.(rechecked.size);
   const timedOut =
     rechecked.size > 0
       ? await waitForSync(
-          db[auth],
+          outboxes,
           table,
           input.keys.filter((k) => rechecked.has(keyText(k))),
           input.wait,
@@ -61,7 +63,7 @@ export async function confirmKeys(input: ConfirmInput): Promise<ConfirmResult> {
     ignore,
   });
   const inFlight = await pendingKeys(
-    db[auth],
+    outboxes,
     table,
     again.diffs.map((d) => d.key as KeyTuple),
   );

@@ -9,22 +9,25 @@ import type { KeyTuple, Row, RowTranslator } from '../translate/types.js';
 const BATCH = 500;
 
 /**
- * Keys (as keyText) still waiting in the outbox of the authoritative database: their latest write has
- * not reached the other side yet, so a difference is expected until they sync.
+ * Keys (as keyText) still waiting in the outboxes of `outboxes` (normally both databases: right after a
+ * flip the newest write of a key can be pending on either side): their latest write has not reached
+ * the other side yet, so a difference is expected until they sync.
  */
 export async function pendingKeys(
-  authoritative: Knex,
+  outboxes: readonly Knex[],
   table: string,
   keys: readonly KeyTuple[],
 ): Promise<Set<string>> {
   const pending = new Set<string>();
-  for (let i = 0; i < keys.length; i += BATCH) {
-    const texts = keys.slice(i, i + BATCH).map(keyText);
-    const rows = (await authoritative(META_TABLES.outbox)
-      .distinct('pk')
-      .where('table_name', table)
-      .whereIn('pk', texts)) as { pk: string }[];
-    for (const r of rows) pending.add(keyText(JSON.parse(r.pk) as KeyTuple));
+  for (const db of outboxes) {
+    for (let i = 0; i < keys.length; i += BATCH) {
+      const texts = keys.slice(i, i + BATCH).map(keyText);
+      const rows = (await db(META_TABLES.outbox)
+        .distinct('pk')
+        .where('table_name', table)
+        .whereIn('pk', texts)) as { pk: string }[];
+      for (const r of rows) pending.add(keyText(JSON.parse(r.pk) as KeyTuple));
+    }
   }
   return pending;
 }
@@ -43,17 +46,17 @@ export interface WaitOptions {
 
 /** Polls until none of `keys` is pending or the time is up; returns the keys still pending. */
 export async function waitForSync(
-  authoritative: Knex,
+  outboxes: readonly Knex[],
   table: string,
   keys: readonly KeyTuple[],
   options: WaitOptions,
 ): Promise<Set<string>> {
   const deadline = Date.now() + options.timeoutMs;
-  let pending = await pendingKeys(authoritative, table, keys);
+  let pending = await pendingKeys(outboxes, table, keys);
   while (pending.size > 0 && Date.now() < deadline) {
     await sleep(options.intervalMs);
     pending = await pendingKeys(
-      authoritative,
+      outboxes,
       table,
       keys.filter((k) => pending.has(keyText(k))),
     );

@@ -187,6 +187,35 @@ describe('ShadowReader', () => {
     await clinic.syncer.sync('patients', [[11]], 'mysql');
   });
 
+  it('re-checks a read served just before a flip through the new authoritative outbox instead of reporting it', async () => {
+    // Served by MySQL while it led; compared after a flip, when PostgreSQL already took a newer write of
+    // the row that is still waiting in PostgreSQL's outbox on its way back to MySQL.
+    const obs = await observedRead(dbs, 'patients', (k) => k('patients').where({ id: 12 }));
+    await dbs.pg.transaction(async (trx) => {
+      await trx('patients').where({ id: 12 }).update({ balance: 7.75 });
+      await enqueueKeys(trx, 'patients', [[12]]);
+    });
+    const shadow = reader();
+    const waiting = new Promise((r) => shadow.once('recheck', r));
+    shadow.observe(obs);
+    await waiting;
+    const worker = new SyncWorker({
+      mysql: dbs.mysql,
+      pg: dbs.pg,
+      syncer: clinic.syncer,
+      authoritative: () => 'postgres',
+      sync: { pollIntervalMs: 50 },
+    });
+    try {
+      await shadow.onIdle();
+    } finally {
+      await worker.close();
+    }
+    expect(shadow.stats()).toMatchObject({ checks: 1, mismatches: 0, rechecks: 1 });
+    expect(await dbs.mysql('patients').where({ id: 12 }).first()).toMatchObject({ balance: '7.75' });
+    await shadow.close();
+  });
+
   it('gives zero mismatches over a realistic read mix when both sides hold the same data (A/A)', async () => {
     const shadow = reader();
     const reads: ((n: number) => Promise<ReadObservation>)[] = [
