@@ -86,12 +86,14 @@ export function movedKeys(b: BuilderInternals, target: CaptureTarget, before: Ke
 
 /**
  * Runs one app write inside `trx` (a transaction on the authoritative database) and records the keys
- * it touched in that database's outbox, in the same transaction.
+ * it touched in that database's outbox, in the same transaction — now, or through `record` (an app
+ * transaction inserts them all before its commit).
  */
 export async function captureWrite(
   builder: Knex.QueryBuilder,
   target: CaptureTarget,
   trx: Knex.Transaction,
+  record?: (table: string, keys: readonly KeyTuple[]) => void,
 ): Promise<CapturedWrite> {
   const pk = target.translator.primaryKey;
   if (pk.length === 0) {
@@ -133,6 +135,7 @@ export async function captureWrite(
     throw uncaptured(target.table.name, `a ${b._method} statement cannot be captured in a syncing stage`);
   }
   const keys = canonicalKeys(target.translator, raw, target.side);
-  if (keys.length > 0) await enqueueKeys(trx, target.table.name, keys);
+  if (record) record(target.table.name, keys);
+  else if (keys.length > 0) await enqueueKeys(trx, target.table.name, keys);
   return { result, insert, keys };
 }

@@ -91,7 +91,7 @@ async function runStatement(
     uniqueKeys: side === Side.Mysql ? core.mysqlUniqueKeys(table.name) : undefined,
   };
   if (trx) {
-    const captured = await captureWrite(builder, target, trx.ktrx);
+    const captured = await captureWrite(builder, target, trx.ktrx, (t, keys) => trx.capture.add(t, keys));
     trx.capture.captured = true;
     return shapeWrite(method, captured, side, translator, appReturning);
   }

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { createQuery, markTransaction } from './builder.js';
 import { createRaw, type RawOptions } from './raw.js';
-import type { Scope, TrxScope } from './scope.js';
+import { TrxCapture, type Scope, type TrxScope } from './scope.js';
 import type { DualWriteQueryInterface, DualWriteTransaction } from './types.js';
 
 /** Builds the knex-like callable of a scope (the handle, a context of it, or a transaction). */
@@ -30,7 +30,16 @@ function transactionHandle(scope: Scope): DualWriteTransaction {
   const db = queryInterface(scope) as DualWriteTransaction;
   Object.assign(db, {
     isTransaction: true,
-    commit: (value?: unknown) => trx.ktrx.commit(value),
+    commit: async (value?: unknown) => {
+      try {
+        await trx.capture.flush(trx.ktrx);
+      } catch (error) {
+        // The keys could not be recorded: the writes must not commit without them.
+        await trx.ktrx.rollback(error).catch(() => undefined);
+        throw error;
+      }
+      return trx.ktrx.commit(value);
+    },
     rollback: (error?: unknown) => trx.ktrx.rollback(error),
     isCompleted: () => trx.ktrx.isCompleted(),
   });
@@ -58,10 +67,14 @@ async function runTransaction<T>(
   const leave = await core.gate.enter();
   try {
     const plan = core.plan();
-    const capture = { captured: false };
-    const result = await core.knex[plan.authoritative].transaction(async (ktrx: Knex.Transaction) =>
-      callback(transactionHandle({ ...scope, trx: { side: plan.authoritative, plan, ktrx, capture } })),
-    );
+    const capture = new TrxCapture();
+    const result = await core.knex[plan.authoritative].transaction(async (ktrx: Knex.Transaction) => {
+      const value = await callback(
+        transactionHandle({ ...scope, trx: { side: plan.authoritative, plan, ktrx, capture } }),
+      );
+      await capture.flush(ktrx);
+      return value;
+    });
     if (capture.captured) core.notify();
     return result;
   } finally {
@@ -83,7 +96,7 @@ async function openTransaction(scope: Scope): Promise<DualWriteTransaction> {
   const leave = await core.gate.enter();
   try {
     const plan = core.plan();
-    const capture = { captured: false };
+    const capture = new TrxCapture();
     const ktrx = await core.knex[plan.authoritative].transaction();
     ktrx.executionPromise.then(
       () => {

@@ -123,8 +123,8 @@ async function runRaw(
     return result;
   };
   if (trx) {
-    const result = await write(trx.ktrx);
-    trx.capture.captured = true;
+    const result = await trx.ktrx.raw(spec.sql, bindings);
+    trx.capture.add(table, keys);
     return shapeRaw(result, side, t);
   }
   const result = await knex.transaction(write);

@@ -3,7 +3,9 @@ import type { Logger } from 'pino';
 import type { DualWriteConfig } from '../config/schema.js';
 import type { ReadObserver, RequestContext } from '../shadow/types.js';
 import type { Side, StagePlan } from '../stage/stage.js';
-import type { TranslatorSet } from '../translate/types.js';
+import { keyText } from '../sync/buckets.js';
+import { enqueueKeys } from '../sync/outbox.js';
+import type { KeyTuple, TranslatorSet } from '../translate/types.js';
 import type { WriteGate } from './gate.js';
 
 /** What the handle needs from the outbox worker of the sync part. */
@@ -42,13 +44,37 @@ export interface HandleCore {
   assertOpen(): void;
 }
 
+/**
+ * Keys a transaction's statements wrote, recorded in the outbox in one insert per table just before
+ * the commit (still inside the transaction) instead of one insert per statement.
+ */
+export class TrxCapture {
+  /** Whether the transaction wrote anything to sync (the worker is woken after the commit). */
+  captured = false;
+  readonly #pending = new Map<string, Map<string, KeyTuple>>();
+
+  add(table: string, keys: readonly KeyTuple[]): void {
+    this.captured = true;
+    let byText = this.#pending.get(table);
+    if (!byText) this.#pending.set(table, (byText = new Map()));
+    for (const k of keys) byText.set(keyText(k), k);
+  }
+
+  /** Writes the pending keys into the outbox through `trx`. */
+  async flush(trx: Knex.Transaction): Promise<void> {
+    const pending = [...this.#pending];
+    this.#pending.clear();
+    for (const [table, keys] of pending) await enqueueKeys(trx, table, [...keys.values()]);
+  }
+}
+
 /** An open transaction: every statement of it runs on `side` through `ktrx`. */
 export interface TrxScope {
   readonly side: Side;
   readonly plan: StagePlan;
   readonly ktrx: Knex.Transaction;
-  /** Shared with nested (savepoint) transactions: whether a statement wrote outbox rows. */
-  readonly capture: { captured: boolean };
+  /** Shared with nested (savepoint) transactions: keys to record in the outbox before the commit. */
+  readonly capture: TrxCapture;
 }
 
 /** Where a query runs: the handle (implicit transactions) or an open transaction, with request context. */

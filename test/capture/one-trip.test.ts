@@ -169,3 +169,36 @@ describe('one-statement capture on PostgreSQL', () => {
     expect(await outboxKeys(dbs.pg, 'widgets')).toEqual([[1]]);
   });
 });
+
+describe('keys of an app transaction', () => {
+  it('go into the outbox in one insert per table just before the commit', async () => {
+    db = await openHandle(dbs, Stage.DualWrite);
+    const seen = recordStatements(db.dualwrite);
+    await db.transaction(async (trx) => {
+      await trx('widgets').insert({ id: 1, name: 'a' });
+      await trx('widgets').where({ id: 1 }).update({ qty: 2 });
+      await trx('widgets').insert({ id: 2, name: 'b' });
+      // No outbox statement yet: the keys wait for the commit.
+      expect(seen.mysql.filter((s) => /dualwrite_outbox/.test(s))).toEqual([]);
+    });
+    const outbox = seen.mysql.filter((s) => /dualwrite_outbox/.test(s));
+    expect(outbox).toHaveLength(1);
+    const tail = seen.mysql.slice(seen.mysql.indexOf(outbox[0] as string));
+    expect(tail[1]).toMatch(/^commit/i);
+    expect(await outboxKeys(dbs.mysql, 'widgets')).toEqual([[1], [2]]);
+  });
+
+  it('roll back with the writes when the keys cannot be recorded at commit', async () => {
+    db = await openHandle(dbs, Stage.DualWrite);
+    const trx = await db.transaction();
+    await trx('widgets').insert({ id: 5, name: 'e' });
+    await dbs.mysql.raw('RENAME TABLE dualwrite_outbox TO dualwrite_outbox_away');
+    try {
+      await expect(trx.commit()).rejects.toMatchObject({ code: 'ER_NO_SUCH_TABLE' });
+    } finally {
+      await dbs.mysql.raw('RENAME TABLE dualwrite_outbox_away TO dualwrite_outbox');
+    }
+    expect(trx.isCompleted()).toBe(true);
+    expect(await dbs.mysql('widgets').where({ id: 5 }).first()).toBeUndefined();
+  });
+});
