@@ -11,6 +11,7 @@ import { readMismatches } from '../../lib/report/records.js';
 import { readState } from '../../lib/report/state.js';
 import { LAST_MISMATCH_STATE, ShadowReader } from '../../lib/shadow/reader.js';
 import type { ReadObservation } from '../../lib/shadow/types.js';
+import type { Side } from '../../lib/stage/stage.js';
 import { enqueueKeys } from '../../lib/sync/outbox.js';
 import { SyncWorker } from '../../lib/sync/worker.js';
 import { useFreshDatabases } from '../support/databases.js';
@@ -46,6 +47,22 @@ function reader(extra: Partial<DualWriteConfigInput> = {}, logger?: pino.Logger)
     translators: clinic.translators,
     ...(logger ? { logger } : {}),
   });
+}
+
+/** Runs a sync worker draining `authoritative`'s outbox until the reader's comparisons are done. */
+async function drainWhileComparing(shadow: ShadowReader, authoritative: Side): Promise<void> {
+  const worker = new SyncWorker({
+    mysql: dbs.mysql,
+    pg: dbs.pg,
+    syncer: clinic.syncer,
+    authoritative: () => authoritative,
+    sync: { pollIntervalMs: 50 },
+  });
+  try {
+    await shadow.onIdle();
+  } finally {
+    await worker.close();
+  }
 }
 
 beforeAll(async () => {
@@ -151,18 +168,7 @@ describe('ShadowReader', () => {
     shadow.observe(obs);
     // The worker starts draining only after the comparison saw the difference and began waiting.
     await waiting;
-    const worker = new SyncWorker({
-      mysql: dbs.mysql,
-      pg: dbs.pg,
-      syncer: clinic.syncer,
-      authoritative: () => 'mysql',
-      sync: { pollIntervalMs: 50 },
-    });
-    try {
-      await shadow.onIdle();
-    } finally {
-      await worker.close();
-    }
+    await drainWhileComparing(shadow, 'mysql');
     expect(shadow.stats()).toMatchObject({ checks: 1, matches: 1, mismatches: 0, rechecks: 1 });
     const metrics = await shadow.registry.getSingleMetricAsString('dualwrite_shadow_rechecks_total');
     expect(metrics).toContain('outcome="resolved"');
@@ -199,18 +205,7 @@ describe('ShadowReader', () => {
     const waiting = new Promise((r) => shadow.once('recheck', r));
     shadow.observe(obs);
     await waiting;
-    const worker = new SyncWorker({
-      mysql: dbs.mysql,
-      pg: dbs.pg,
-      syncer: clinic.syncer,
-      authoritative: () => 'postgres',
-      sync: { pollIntervalMs: 50 },
-    });
-    try {
-      await shadow.onIdle();
-    } finally {
-      await worker.close();
-    }
+    await drainWhileComparing(shadow, 'postgres');
     expect(shadow.stats()).toMatchObject({ checks: 1, mismatches: 0, rechecks: 1 });
     expect(await dbs.mysql('patients').where({ id: 12 }).first()).toMatchObject({ balance: '7.75' });
     await shadow.close();
