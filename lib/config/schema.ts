@@ -73,6 +73,8 @@ export const configSchema = z
         copyThreshold: z.number().int().positive().default(2000),
         /** How long close() waits for the outbox to drain before stopping anyway, ms. @default 10000 */
         closeTimeoutMs: z.number().int().nonnegative().default(10_000),
+        /** App commits within this window wake the in-process worker once, ms (0: every commit). @default 20 */
+        notifyWindowMs: z.number().int().nonnegative().default(20),
       })
       .strict()
       .prefault({}),

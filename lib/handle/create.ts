@@ -42,7 +42,7 @@ export interface DualWriteOptions {
   /**
    * Commits within this window wake the sync worker once, ms (0: wake on every commit). Longer windows
    * mean fewer sync cycles competing with the app for its event loop and the database CPUs, and add at
-   * most the window to the sync lag. @default 20
+   * most the window to the sync lag. @default config `sync.notifyWindowMs` (20)
    */
   notifyWindowMs?: number;
   /** Environment for overrides (DUALWRITE_STAGE, MYSQL_URL, PG_URL). @default process.env */
@@ -157,7 +157,7 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
 
   let closed = false;
   let notifyTimer: NodeJS.Timeout | undefined;
-  const notifyWindowMs = options.notifyWindowMs ?? 20;
+  const notifyWindowMs = options.notifyWindowMs ?? config.sync.notifyWindowMs;
   const core: HandleCore = {
     knex,
     mysqlWrites,
