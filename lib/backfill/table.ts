@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { Side } from '../stage/stage.js';
 import { lockBucket } from '../sync/buckets.js';
+import { KeySyncer } from '../sync/syncer.js';
 import type { Syncer, SyncResult } from '../sync/types.js';
 import type { KeyTuple, RowTranslator } from '../translate/types.js';
 import {
@@ -108,7 +109,7 @@ export async function copyPhase(
     const segment: Segment = { from, to: keys[keys.length - 1]!, rows: keys.length, done: false };
     segments.push(segment);
     const t0 = performance.now();
-    const task = syncBatch(run, canonical(run, keys, run.from), from, segment.to)
+    const task = syncBatch(run, keys, from, segment.to)
       .then(async (result) => {
         const latencyMs = pageMs + performance.now() - t0;
         segment.done = true;
@@ -259,11 +260,14 @@ const RANGE_CHUNK = 2000;
  * chunk read while the current one is written) instead of by key list; rows of keys inserted after the
  * page was read are left to the live path, which syncs them. With more lanes, see syncInLanes.
  */
-function syncBatch(run: TableRun, keys: KeyTuple[], after: RawKey | null, upTo: RawKey): Promise<SyncResult> {
-  if (run.lanes > 1) return syncInLanes(run, keys);
+function syncBatch(run: TableRun, keys: RawKey[], after: RawKey | null, upTo: RawKey): Promise<SyncResult> {
+  if (run.lanes > 1) return syncInLanes(run, canonical(run, keys, run.from));
   const pager = new KeyPager(run.source, run.from, run.table, run.translator.primaryKey);
   const columns = run.translator.columns;
-  return run.syncer.sync(run.table, keys, run.from, {
+  // KeySyncer takes the keys as read from the source and makes them canonical itself: one copy of the
+  // page fewer in memory.
+  const batch = run.syncer instanceof KeySyncer ? (keys as KeyTuple[]) : canonical(run, keys, run.from);
+  return run.syncer.sync(run.table, batch, run.from, {
     readSource: () => {
       // Started at once: the first chunk is read while the syncer looks up the target.
       let next: Promise<Record<string, unknown>[]> | null = pager.rows(after, RANGE_CHUNK, upTo, columns);

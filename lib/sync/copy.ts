@@ -5,7 +5,7 @@ import { finished } from 'node:stream/promises';
 import type { Knex } from 'knex';
 import pgCopy from 'pg-copy-streams';
 import type pg from 'pg';
-import type { Row, RowTranslator } from '../translate/types.js';
+import type { KeyTuple, Row, RowTranslator } from '../translate/types.js';
 import { keyText } from './buckets.js';
 import { bindValue, pgArrayLiteral, placeholders, quoteIdent } from './sql.js';
 
@@ -197,19 +197,20 @@ function keyOrder(trx: Knex.Transaction, tr: RowTranslator): Promise<string | nu
 }
 
 /**
- * Of `keys` (key values in PostgreSQL's form, see RowTranslator.keyForSide), those that exist in the
- * table on PostgreSQL, as canonical key text (see keyText). A uuid or integer key is looked up as the
- * range between the smallest and the largest key (one index range scan; keys of that range outside
- * `keys` do no harm); other keys by `= ANY(array)` probes, composite keys by row values.
+ * Of `keys` (canonical keys), those that exist in the table on PostgreSQL, as canonical key text (see
+ * keyText); `toTarget` gives a key's values in PostgreSQL's form, undefined when it cannot have any
+ * there. A uuid or integer key is looked up as the range between the smallest and the largest key (one
+ * index range scan; keys of that range outside `keys` do no harm); other keys by `= ANY(array)`
+ * probes, composite keys by row values.
  */
 export async function existingKeys(
   trx: Knex.Transaction,
   tr: RowTranslator,
-  keys: readonly (readonly unknown[])[],
+  keys: ReadonlyMap<string, KeyTuple>,
+  toTarget: (key: KeyTuple) => unknown[] | undefined,
 ): Promise<Set<string>> {
   const pk = tr.primaryKey;
   const found = new Set<string>();
-  if (keys.length === 0) return found;
   const cols = pk.map(q).join(', ');
   const add = (rows: Row[]): void => {
     for (const r of rows) {
@@ -224,22 +225,33 @@ export async function existingKeys(
     }
   };
   const compare = ORDERED_KEY_TYPES[(await keyOrder(trx, tr)) ?? ''];
-  if (compare && keys.length > 1) {
-    let lo = keys[0]![0];
-    let hi = lo;
-    for (const k of keys) {
-      if (compare(k[0], lo) < 0) lo = k[0];
-      if (compare(k[0], hi) > 0) hi = k[0];
+  if (compare) {
+    // Canonical uuids (lower case) and integers are already in PostgreSQL's form: no conversion per key.
+    let lo: KeyTuple | undefined;
+    let hi: KeyTuple | undefined;
+    try {
+      for (const k of keys.values()) {
+        if (lo === undefined || compare(k[0], lo[0]) < 0) lo = k;
+        if (hi === undefined || compare(k[0], hi[0]) > 0) hi = k;
+      }
+    } catch {
+      lo = hi = undefined; // not an integer after all: probe key by key
     }
-    const result = (await trx.raw(`SELECT ${cols} FROM ${q(tr.table)} WHERE ${cols} BETWEEN ? AND ?`, [
-      lo,
-      hi,
-    ] as Knex.RawBinding[])) as { rows: Row[] };
-    add(result.rows);
-    return found;
+    const from = lo && toTarget(lo);
+    const to = hi && toTarget(hi);
+    if (from && to) {
+      const result = (await trx.raw(`SELECT ${cols} FROM ${q(tr.table)} WHERE ${cols} BETWEEN ? AND ?`, [
+        from[0],
+        to[0],
+      ] as Knex.RawBinding[])) as { rows: Row[] };
+      add(result.rows);
+      return found;
+    }
+    // A key PostgreSQL cannot hold at an end of the range: probe the others one by one below.
   }
-  for (let i = 0; i < keys.length; i += EXISTING_CHUNK) {
-    const part = keys.slice(i, i + EXISTING_CHUNK);
+  const all = [...keys.values()].map(toTarget).filter((k): k is unknown[] => k !== undefined);
+  for (let i = 0; i < all.length; i += EXISTING_CHUNK) {
+    const part = all.slice(i, i + EXISTING_CHUNK);
     const result = (
       pk.length === 1
         ? await trx.raw(`SELECT ${cols} FROM ${q(tr.table)} WHERE ${cols} = ANY(?)`, [

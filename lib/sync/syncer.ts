@@ -84,12 +84,16 @@ export class KeySyncer implements Syncer {
     const started = performance.now();
     const tr = this.#translators.table(table);
     const to = otherSide(from);
-    // Canonical keys by their text (see keyText), computed once.
-    const unique = new Map<string, KeyTuple>();
-    for (const k of keys) {
-      const key = tr.canonicalKey(k, from);
-      unique.set(keyText(key), key);
-    }
+    // Canonical keys by their text (see keyText), computed once per attempt; a sync consumes its map.
+    const canonical = (): Map<string, KeyTuple> => {
+      const map = new Map<string, KeyTuple>();
+      for (const k of keys) {
+        const key = tr.canonicalKey(k, from);
+        map.set(keyText(key), key);
+      }
+      return map;
+    };
+    const unique = canonical();
     const result: SyncResult = { table, upserted: 0, deleted: 0, quarantined: [] };
     if (unique.size === 0) return result;
     const direction = `${from}->${to}`;
@@ -102,7 +106,7 @@ export class KeySyncer implements Syncer {
       if (!(error instanceof DirectCopyConflict)) throw error;
       this.#log.debug({ table, err: error.cause }, 'direct COPY hit an existing key: retrying with upserts');
       Object.assign(result, { upserted: 0, deleted: 0, quarantined: [] });
-      await this.#syncOnce(tr, unique, from, to, options, result, false);
+      await this.#syncOnce(tr, canonical(), from, to, options, result, false);
     }
 
     this.#report(result, from, to, direction, performance.now() - started);
@@ -112,7 +116,8 @@ export class KeySyncer implements Syncer {
   /** One attempt of a sync in one target transaction; `direct`: COPY rows absent on the target straight into it. */
   async #syncOnce(
     tr: RowTranslator,
-    unique: ReadonlyMap<string, KeyTuple>,
+    /** The sync's keys by key text; the keys seen in the source are removed from it. */
+    pending: Map<string, KeyTuple>,
     from: Side,
     to: Side,
     options: SyncOptions,
@@ -125,17 +130,16 @@ export class KeySyncer implements Syncer {
       async (trx) => {
         await this.#beginTarget(trx, to);
         try {
-          await lockBuckets(trx, bucketsOfKeyTexts(table, unique.keys()));
+          await lockBuckets(trx, bucketsOfKeyTexts(table, pending.keys()));
           // Only now, with the buckets held, is the source read.
           const chunks = options.readSource
             ? options.readSource()
-            : this.#readSource(tr, [...unique.values()], options.source ?? this.#db[from], from);
+            : this.#readSource(tr, [...pending.values()], options.source ?? this.#db[from], from);
           const sink =
-            to === 'postgres' && unique.size >= this.#opts.copyThreshold
-              ? await PgCopySink.open(trx, tr, [...unique.values()], direct, this.#opts.copyThreshold)
+            to === 'postgres' && pending.size >= this.#opts.copyThreshold
+              ? await PgCopySink.open(trx, tr, pending, direct, this.#opts.copyThreshold)
               : new UpsertSink(trx, to, tr);
-          /** Keys not seen in the source yet: those left at the end are deleted on the target. */
-          const pending = new Map(unique);
+          // Keys still pending once the source is read are deleted on the target.
           const synced: KeyTuple[] = [];
           const pk = tr.primaryKey;
           try {
@@ -330,17 +334,12 @@ class PgCopySink implements RowSink {
   static async open(
     trx: Knex.Transaction,
     tr: RowTranslator,
-    keys: readonly KeyTuple[],
+    keys: ReadonlyMap<string, KeyTuple>,
     direct: boolean,
     copyThreshold: number,
   ): Promise<PgCopySink> {
     let present: Set<string> | null = null;
-    if (direct) {
-      const targetKeys = keys
-        .map((k) => tryKeyForSide(tr, k, 'postgres'))
-        .filter((k): k is unknown[] => k !== undefined);
-      present = await existingKeys(trx, tr, targetKeys);
-    }
+    if (direct) present = await existingKeys(trx, tr, keys, (k) => tryKeyForSide(tr, k, 'postgres'));
     return new PgCopySink(trx, tr, present, copyThreshold);
   }
 
