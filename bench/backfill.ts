@@ -1,7 +1,7 @@
 // Backfill benchmark on Genascope-shaped data: generate in MariaDB, convert the schema, backfill into
 // PostgreSQL with keys, indexes and foreign keys in place while a light app write load runs (outbox +
 // sync worker), then run pgloader on the same data into a separate database when it is installed.
-// Usage: npm run bench -- backfill [--rows 1000000] [--batch 8000] [--concurrency 2] [--pipeline 1] [--lanes 1] [--write-rate 50] [--no-pgloader]
+// Usage: npm run bench -- backfill [--rows 1000000] [--batch 10000] [--concurrency 2] [--pipeline 1] [--lanes 1] [--write-rate 50] [--no-pgloader]
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Table from 'cli-table3';
-import { backfill } from '../lib/backfill/backfill.js';
+import { BACKFILL_DEFAULTS, backfill } from '../lib/backfill/backfill.js';
 import { rowsOf } from '../lib/backfill/keys.js';
 import { introspectMysql } from '../lib/dialect/mysql/introspect.js';
 import { introspectPostgres } from '../lib/dialect/postgres/introspect.js';
@@ -32,10 +32,11 @@ function arg(name: string, fallback: number): number {
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 }
 const answers = arg('rows', 1_000_000);
-const batchSize = arg('batch', 8000);
-const concurrency = arg('concurrency', 2);
-const pipeline = arg('pipeline', 1);
-const lanes = arg('lanes', 1);
+// Defaults: the library's.
+const batchSize = arg('batch', BACKFILL_DEFAULTS.batchSize);
+const concurrency = arg('concurrency', BACKFILL_DEFAULTS.concurrency);
+const pipeline = arg('pipeline', BACKFILL_DEFAULTS.pipeline);
+const lanes = arg('lanes', BACKFILL_DEFAULTS.lanes);
 const writeRate = arg('write-rate', 50);
 const withPgloader = !process.argv.includes('--no-pgloader') && existsSync('/usr/bin/pgloader');
 

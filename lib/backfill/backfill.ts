@@ -20,7 +20,7 @@ import type { BackfillEvent, BackfillOptions, BackfillResult, TableOutcome } fro
 /** Defaults of BackfillOptions, in one place. */
 export const BACKFILL_DEFAULTS = {
   from: 'mysql' as Side,
-  batchSize: 2000,
+  batchSize: 10_000,
   concurrency: 2,
   pipeline: 1,
   lanes: 1,

@@ -33,7 +33,11 @@ export interface BackfillOptions {
   tables?: readonly string[];
   /** Tables left out (the config's `tables[name].exclude`). @default [] */
   exclude?: readonly string[];
-  /** Keys per batch (the most a resumed run repeats; 2000 reaches the syncer's COPY path). @default 2000 */
+  /**
+   * Keys per batch: the most a resumed run repeats, and how long a batch holds its lock buckets (live
+   * syncs of those keys wait for it). Bigger batches spend less per batch but hold more keys in memory.
+   * @default 10000
+   */
   batchSize?: number;
   /**
    * Batches of one table in flight at once. A killed run repeats at most this many batches (committed
@@ -42,9 +46,10 @@ export interface BackfillOptions {
    */
   pipeline?: number;
   /**
-   * Each batch is synced as this many concurrent syncs over disjoint sets of lock buckets (bucket mod
-   * lanes), so they do not queue on each other's bucket locks; the checkpoint still moves per batch.
-   * @default 2
+   * With 1, each batch is one sync that reads the source by key range (`after < key <= last key of the
+   * page`) and streams the rows into the target. With more, each batch is synced as this many concurrent
+   * syncs over disjoint sets of lock buckets (bucket mod lanes), each reading its keys by key list (no
+   * range): the checkpoint still moves per batch. @default 1
    */
   lanes?: number;
   /** Tables copied at once. @default 2 */

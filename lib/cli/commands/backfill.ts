@@ -1,5 +1,6 @@
 import Table from 'cli-table3';
 import type { Command } from 'commander';
+import { BACKFILL_DEFAULTS } from '../../backfill/backfill.js';
 import { backfillFromConfig } from '../../backfill/from-config.js';
 import { createProgressReporter } from '../../backfill/progress.js';
 import { createDefaultLogger } from '../../observe/logger.js';
@@ -42,11 +43,15 @@ export function registerBackfill(program: Command): void {
         'Copy existing rows to the other database while the app keeps writing (resumable; run again to continue)',
       )
       .option('--tables <names>', 'comma-separated tables (default: all but excluded and dualwrite_*)')
-      .option('--batch <n>', 'keys per batch (default 2000)')
-      .option('--concurrency <n>', 'tables copied at once (default 2)')
+      .option('--batch <n>', `keys per batch (default ${BACKFILL_DEFAULTS.batchSize})`)
+      .option('--concurrency <n>', `tables copied at once (default ${BACKFILL_DEFAULTS.concurrency})`)
       .option(
         '--pipeline <n>',
         'batches of one table in flight; a resume repeats at most this many (default 1)',
+      )
+      .option(
+        '--lanes <n>',
+        `concurrent syncs per batch over disjoint lock buckets; 1 reads the source by key range (default ${BACKFILL_DEFAULTS.lanes})`,
       )
       .option('--max-rows-per-second <n>', 'throttle over all tables (default 0 = none)')
       .option(

@@ -12,6 +12,8 @@ function jsonText(v: unknown): string {
 
 /** A UTF-16 surrogate not part of a pair (text that did not come from UTF-8). */
 const LONE_SURROGATE = /\p{Cs}/u;
+/** Any surrogate code unit: a cheap scan that rules out the precise check for most text. */
+const ANY_SURROGATE = /[\ud800-\udfff]/;
 
 /**
  * Validates JSON text for jsonb: syntax, `\u0000`, lone surrogates. jsonb keeps numbers exact (numeric),
@@ -20,7 +22,7 @@ const LONE_SURROGATE = /\p{Cs}/u;
  * JSON grammar), which is far cheaper than the lossless reader; anything else takes the lossless reader.
  */
 export function checkJsonForPg(text: string): string {
-  if (!text.includes('\\u') && !LONE_SURROGATE.test(text)) {
+  if (!text.includes('\\u') && !(ANY_SURROGATE.test(text) && LONE_SURROGATE.test(text))) {
     try {
       JSON.parse(text);
       return text;

@@ -100,9 +100,24 @@ export function isUuid(s: string): boolean {
   return UUID_RE.test(s);
 }
 
+/** A hyphenated UUID already in lower case (the common case, checked without a regular expression). */
+function isLowerUuid(s: string): boolean {
+  if (s.length !== 36) return false;
+  for (let i = 0; i < 36; i++) {
+    const c = s.charCodeAt(i);
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (c !== 45) return false;
+    } else if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) {
+      return false;
+    }
+  }
+  return true;
+}
+
 /** UUIDs kept as text in MySQL and as `uuid` in PostgreSQL: hyphenated 8-4-4-4-12 only, lower-case on both sides. */
 export function uuidCodec(_ctx: CodecContext): ColumnCodec {
   const valid = (v: unknown): string => {
+    if (typeof v === 'string' && isLowerUuid(v)) return v;
     const s = asString(v);
     if (!UUID_RE.test(s)) reject(ValueProblem.InvalidUuid, `${JSON.stringify(s)} is not a UUID`);
     return s.toLowerCase();
