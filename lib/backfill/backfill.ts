@@ -21,7 +21,7 @@ import type { BackfillEvent, BackfillOptions, BackfillResult, TableOutcome } fro
 export const BACKFILL_DEFAULTS = {
   from: 'mysql' as Side,
   batchSize: 10_000,
-  concurrency: 2,
+  concurrency: 1,
   pipeline: 1,
   lanes: 1,
   maxRowsPerSecond: 0,

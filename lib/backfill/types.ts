@@ -52,7 +52,11 @@ export interface BackfillOptions {
    * range): the checkpoint still moves per batch. @default 1
    */
   lanes?: number;
-  /** Tables copied at once. @default 2 */
+  /**
+   * Tables copied at once. A batch of a few thousand keys locks most of the 4096 lock buckets, so batches
+   * of different tables mostly run one after the other anyway: more tables at once add memory, not speed.
+   * @default 1
+   */
   concurrency?: number;
   /** Rows per second over all tables; 0 means no limit. @default 0 */
   maxRowsPerSecond?: number;
