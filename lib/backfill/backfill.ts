@@ -30,6 +30,8 @@ export const BACKFILL_DEFAULTS = {
 
 /** Rows of one sync from which the backfill's syncer writes PostgreSQL through COPY. */
 const BACKFILL_COPY_THRESHOLD = 100;
+/** COPY streams per sync of the backfill's syncer into PostgreSQL (see KeySyncerOptions.copyStreams). */
+const BACKFILL_COPY_STREAMS = 2;
 
 function positiveInt(name: string, value: number | undefined, fallback: number, min = 1): number {
   if (value === undefined) return fallback;
@@ -249,7 +251,8 @@ async function ownSyncer(
 ): Promise<{ syncer: Syncer; unchecked: boolean; close: () => Promise<void> }> {
   let writer: Knex | null = null;
   if (options.deferForeignKeys ?? true) {
-    writer = uncheckedForeignKeys(target, to, concurrency + 1);
+    // Each sync may use a helper transaction for its second COPY stream.
+    writer = uncheckedForeignKeys(target, to, concurrency * BACKFILL_COPY_STREAMS + 1);
     try {
       await writer.raw('SELECT 1');
     } catch (error) {
@@ -267,6 +270,8 @@ async function ownSyncer(
     // Rows absent on the target are COPYed straight into it: cheaper than multi-row INSERTs from small
     // batches up (a lane of a batch is often a few hundred keys).
     copyThreshold: BACKFILL_COPY_THRESHOLD,
+    // Two PostgreSQL backends ingest each batch: the COPY's tail no longer waits on one backend alone.
+    copyStreams: BACKFILL_COPY_STREAMS,
   });
   return { syncer, unchecked: writer !== null, close: async () => void (await writer?.destroy()) };
 }

@@ -27,6 +27,12 @@ export interface KeySyncerOptions {
   copyThreshold?: number;
   /** PostgreSQL target: `lock_timeout` of the bucket locks and writes, ms (0 = none). @default 10000 */
   lockTimeoutMs?: number;
+  /**
+   * PostgreSQL target, COPY path: rows of one sync are spread over this many COPY streams, the extra ones
+   * on helper transactions (extra pool connections), which commit just before the sync's own
+   * transaction. More PostgreSQL backends ingest at once; the pool must have room for them. @default 1
+   */
+  copyStreams?: number;
 }
 
 const UNIQUE_VIOLATION = '23505';
@@ -38,7 +44,7 @@ class DirectCopyConflict extends Error {
   }
 }
 
-const DEFAULTS = { chunkSize: 1000, copyThreshold: 2000, lockTimeoutMs: 10_000 } as const;
+const DEFAULTS = { chunkSize: 1000, copyThreshold: 2000, lockTimeoutMs: 10_000, copyStreams: 1 } as const;
 
 /** Session flag that trigger capture skips, so the syncer's own writes are never captured again. */
 const NO_CAPTURE: Record<Side, { on: string; off?: string }> = {
@@ -58,7 +64,9 @@ export class KeySyncer implements Syncer {
   readonly #log: Logger;
   readonly #events: DualWriteEvents | undefined;
   readonly #metrics: DualWriteMetrics | undefined;
-  readonly #opts: Required<Pick<KeySyncerOptions, 'chunkSize' | 'copyThreshold' | 'lockTimeoutMs'>>;
+  readonly #opts: Required<
+    Pick<KeySyncerOptions, 'chunkSize' | 'copyThreshold' | 'lockTimeoutMs' | 'copyStreams'>
+  >;
   readonly quarantine: QuarantineStore;
 
   constructor(options: KeySyncerOptions) {
@@ -71,6 +79,7 @@ export class KeySyncer implements Syncer {
       chunkSize: positive('chunkSize', options.chunkSize ?? DEFAULTS.chunkSize),
       copyThreshold: positive('copyThreshold', options.copyThreshold ?? DEFAULTS.copyThreshold),
       lockTimeoutMs: options.lockTimeoutMs ?? DEFAULTS.lockTimeoutMs,
+      copyStreams: positive('copyStreams', options.copyStreams ?? DEFAULTS.copyStreams),
     };
     this.quarantine = new QuarantineStore(options.pg);
   }
@@ -137,7 +146,12 @@ export class KeySyncer implements Syncer {
             : this.#readSource(tr, [...pending.values()], options.source ?? this.#db[from], from);
           const sink =
             to === 'postgres' && pending.size >= this.#opts.copyThreshold
-              ? await PgCopySink.open(trx, tr, pending, direct, this.#opts.copyThreshold)
+              ? await PgCopySink.open(trx, tr, pending, direct, {
+                  copyThreshold: this.#opts.copyThreshold,
+                  streams: this.#opts.copyStreams,
+                  db: this.#db.postgres,
+                  beginHelper: (helper) => this.#beginTarget(helper, 'postgres'),
+                })
               : new UpsertSink(trx, to, tr);
           // Keys still pending once the source is read are deleted on the target.
           const synced: KeyTuple[] = [];
@@ -317,18 +331,20 @@ class UpsertSink implements RowSink {
  * multi-row INSERT ... ON CONFLICT for a few). Without `direct` every row takes the upsert.
  */
 class PgCopySink implements RowSink {
-  #copy: CopyIn | null = null;
-  #opening: Promise<CopyIn> | null = null;
+  /** COPYs open, the first one on the sync's transaction, the others on helper transactions. */
+  readonly #copies: Promise<CopyIn>[] = [];
+  readonly #helpers: Knex.Transaction[] = [];
   #columns: string[] | null = null;
-  /** Fresh rows not handed to the COPY yet (it opens at the first flush after the first fresh row). */
+  /** Fresh rows not handed to a COPY yet (sent at each flush, a chunk at a time). */
   #fresh: Row[] = [];
+  #chunks = 0;
   readonly #stale: Row[] = [];
 
   private constructor(
     private readonly trx: Knex.Transaction,
     private readonly tr: RowTranslator,
     private readonly present: ReadonlySet<string> | null,
-    private readonly copyThreshold: number,
+    private readonly opts: PgCopyOptions,
   ) {}
 
   static async open(
@@ -336,11 +352,11 @@ class PgCopySink implements RowSink {
     tr: RowTranslator,
     keys: ReadonlyMap<string, KeyTuple>,
     direct: boolean,
-    copyThreshold: number,
+    opts: PgCopyOptions,
   ): Promise<PgCopySink> {
     let present: Set<string> | null = null;
     if (direct) present = await existingKeys(trx, tr, keys, (k) => tryKeyForSide(tr, k, 'postgres'));
-    return new PgCopySink(trx, tr, present, copyThreshold);
+    return new PgCopySink(trx, tr, present, opts);
   }
 
   add(row: Row, keyText: string): void {
@@ -354,21 +370,41 @@ class PgCopySink implements RowSink {
     else this.#stale.push(row);
   }
 
+  /**
+   * Sends the fresh rows of a chunk. With `streams` > 1, chunks go round-robin to COPYs on helper
+   * transactions as well, so several PostgreSQL backends ingest at once (they share nothing but the
+   * table). A helper commits before the sync's own transaction, which holds the bucket locks meanwhile.
+   */
   async flush(): Promise<void> {
     if (this.#fresh.length === 0) return;
-    this.#opening ??= CopyIn.open(this.trx, this.tr.table, this.#columns!);
-    const copy = (this.#copy ??= await this.#opening);
+    const i = this.#chunks++ % this.opts.streams;
+    if (i === this.#copies.length) {
+      const opening = this.#openCopy(i);
+      opening.catch(() => undefined); // awaited below and in end()/abort()
+      this.#copies.push(opening);
+    }
+    const copy = await this.#copies[i]!;
     for (const row of this.#fresh) copy.add(row);
     this.#fresh = [];
     await copy.flush();
   }
 
+  async #openCopy(i: number): Promise<CopyIn> {
+    if (i === 0) return CopyIn.open(this.trx, this.tr.table, this.#columns!);
+    const helper = await this.opts.db.transaction();
+    this.#helpers.push(helper);
+    await this.opts.beginHelper(helper);
+    return CopyIn.open(helper, this.tr.table, this.#columns!);
+  }
+
   async end(): Promise<void> {
     await this.flush();
-    await this.#copy?.end();
+    const copies = await Promise.all(this.#copies);
+    await Promise.all(copies.map((c) => c.end()));
+    for (const helper of this.#helpers.splice(0)) await helper.commit();
     const stale = this.#stale;
     if (stale.length === 0) return;
-    if (stale.length >= this.copyThreshold) {
+    if (stale.length >= this.opts.copyThreshold) {
       await copyUpsert(this.trx, this.tr.table, this.tr.primaryKey, unionColumns(stale), stale);
     } else {
       await upsertRows(this.trx, 'postgres', this.tr.table, this.tr.primaryKey, stale);
@@ -376,9 +412,20 @@ class PgCopySink implements RowSink {
   }
 
   async abort(): Promise<void> {
-    if (this.#opening) this.#copy ??= await this.#opening.catch(() => null);
-    await this.#copy?.abort();
+    const copies = await Promise.all(this.#copies.map((c) => c.catch(() => null)));
+    await Promise.all(copies.map((c) => c?.abort()));
+    for (const helper of this.#helpers.splice(0)) await helper.rollback().catch(() => undefined);
   }
+}
+
+/** How a PgCopySink writes: COPY streams per sync and where helper transactions come from. */
+interface PgCopyOptions {
+  copyThreshold: number;
+  streams: number;
+  /** The target's knex (helper transactions). */
+  db: Knex;
+  /** Marks a helper transaction as the syncer's, like the sync's own. */
+  beginHelper: (trx: Knex.Transaction) => Promise<void>;
 }
 
 function sameColumns(row: Row, columns: readonly string[]): boolean {

@@ -23,7 +23,7 @@ describe('range-read batches across key types and directions', () => {
       'CREATE TABLE docs (id uuid PRIMARY KEY, body text NOT NULL, meta jsonb, at timestamp(0) NOT NULL)',
     );
     await initMetaTables(dbs.mysql, dbs.pg);
-    const rows = Array.from({ length: 1500 }, (_, i) => ({
+    const rows = Array.from({ length: 5000 }, (_, i) => ({
       id: i % 3 === 0 ? uuidOf(i + 1).toUpperCase() : uuidOf(i + 1),
       body: `doc ${i}\twith tab`,
       meta: JSON.stringify({ n: i, big: 12345678901234567890n.toString() }),
@@ -50,13 +50,14 @@ describe('range-read batches across key types and directions', () => {
       translators,
       sourceSchema: mysqlSchema,
       tables: ['docs'],
-      batchSize: 400,
+      // Batches of several range chunks (2000 rows): the second COPY stream of a batch runs too.
+      batchSize: 4500,
     });
     expect(result.tables.map((t) => [t.table, t.status, t.rows, t.deleted])).toEqual([
-      ['docs', 'done', 1500, 10],
+      ['docs', 'done', 5000, 10],
     ]);
     const pg = await dumpRows(dbs.pg, 'docs', ['id', 'body', 'meta', 'at'], ['id']);
-    expect(pg).toHaveLength(1500);
+    expect(pg).toHaveLength(5000);
     const tr = translators.table('docs');
     const mine = (await dbs.mysql('docs').select('*')) as Record<string, unknown>[];
     const theirs = (await dbs.pg('docs').select('*')) as Record<string, unknown>[];

@@ -10,11 +10,13 @@ import { createSyncTables, rowsOf, translatorsFor } from './support/fixtures.js'
 
 const dbs = useFreshDatabases('dwsync');
 let syncer: KeySyncer;
+let syncerTranslators: Awaited<ReturnType<typeof createSyncTables>>;
 const events = new DualWriteEvents();
 const metrics = createMetrics();
 
 beforeAll(async () => {
   const translators = await createSyncTables(dbs);
+  syncerTranslators = translators;
   syncer = new KeySyncer({
     mysql: dbs.mysql,
     pg: dbs.pg,
@@ -145,6 +147,66 @@ describe('KeySyncer.sync', () => {
       await dbs.pg.raw(`DROP TRIGGER items_twin ON items`);
       await dbs.pg.raw(`DROP FUNCTION items_twin()`);
       await dbs.pg.raw(`DROP SEQUENCE items_twin_once`);
+    }
+  });
+
+  it('spreads a large sync over two COPY streams (a helper transaction), and repeats it when the helper hits a key', async () => {
+    const twoStreams = new KeySyncer({
+      mysql: dbs.mysql,
+      pg: dbs.pg,
+      translators: syncerTranslators,
+      copyThreshold: 100,
+      copyStreams: 2,
+    });
+    const rows = Array.from({ length: 2500 }, (_, i) => ({
+      id: 20_000 + i,
+      name: `s${i}`,
+      qty: i,
+      active: i % 2 === 0,
+    }));
+    await dbs.mysql('items').insert(rows);
+    // Keys are read 1000 at a time: the second chunk (20_000 + 1000..1999) goes to the helper's COPY.
+    // The first time row 21_500 is inserted, a trigger writes row 21_501 too, so that COPY fails once.
+    await dbs.pg.raw(`CREATE SEQUENCE items_twin2_once`);
+    await dbs.pg.raw(`CREATE FUNCTION items_twin2() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.id = 21500 AND nextval('items_twin2_once') = 1 THEN
+          INSERT INTO items (id, name) OVERRIDING SYSTEM VALUE VALUES (21501, 'twin');
+        END IF;
+        RETURN NEW;
+      END $$`);
+    await dbs.pg.raw(
+      `CREATE TRIGGER items_twin2 BEFORE INSERT ON items FOR EACH ROW EXECUTE FUNCTION items_twin2()`,
+    );
+    try {
+      const r = await twoStreams.sync(
+        'items',
+        rows.map((x) => [x.id]),
+        'mysql',
+      );
+      expect(r.upserted).toBe(2500);
+      expect(Number((await dbs.pg.raw(`SELECT last_value FROM items_twin2_once`)).rows[0].last_value)).toBe(
+        2,
+      );
+      expect(await rowsOf(dbs.pg, 'items')).toEqual(await rowsOf(dbs.mysql, 'items'));
+      // Without a conflict both streams commit: a second table-wide sync leaves the sides equal too.
+      await dbs.mysql('items').where('id', '>=', 20_000).update({ qty: 7 });
+      await dbs.pg('items').where('id', '>=', 20_000).del();
+      await twoStreams.sync(
+        'items',
+        rows.map((x) => [x.id]),
+        'mysql',
+      );
+      expect(await rowsOf(dbs.pg, 'items')).toEqual(await rowsOf(dbs.mysql, 'items'));
+      // No helper transaction is left open.
+      const open = await dbs.pg.raw(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'`,
+      );
+      expect(open.rows[0].n).toBe(0);
+    } finally {
+      await dbs.pg.raw(`DROP TRIGGER items_twin2 ON items`);
+      await dbs.pg.raw(`DROP FUNCTION items_twin2()`);
+      await dbs.pg.raw(`DROP SEQUENCE items_twin2_once`);
     }
   });
 
