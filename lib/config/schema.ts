@@ -116,6 +116,14 @@ export const configSchema = z
         requireVerificationWithinMs: z.number().int().nonnegative().default(86_400_000),
         /** A flip is refused when mismatches or quarantined keys appeared within this window, ms. @default 3600000 */
         quietWindowMs: z.number().int().nonnegative().default(3_600_000),
+        /**
+         * `process`: each app instance fences its own writes. `instances`: a change of the authoritative
+         * role also waits until every live instance (heartbeats in dualwrite_state) holds its writes for
+         * the same stage. Read at start. @default 'process'
+         */
+        coordinate: z.enum(['process', 'instances']).default('process'),
+        /** Heartbeat of an instance with `coordinate: instances`, ms; live while younger than 3 beats. @default 1000 */
+        heartbeatMs: z.number().int().positive().default(1000),
       })
       .strict()
       .prefault({}),

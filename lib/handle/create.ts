@@ -11,6 +11,7 @@ import { createDefaultLogger, type Logger } from '../observe/logger.js';
 import { createMetrics } from '../observe/metrics.js';
 import type { ReadObserver, RequestContext } from '../shadow/types.js';
 import { StageController } from '../stage/flip.js';
+import { InstanceRegistry } from '../stage/instances.js';
 import type { Side, Stage } from '../stage/stage.js';
 import { KeySyncer } from '../sync/syncer.js';
 import { SyncWorker } from '../sync/worker.js';
@@ -103,7 +104,17 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
   const gate = new WriteGate();
   let worker: OutboxWorkerLike | undefined;
   const syncedTables = (): string[] => translators.tableNames().filter((t) => !config.tables[t]?.exclude);
+  const instances =
+    config.flip.coordinate === 'instances'
+      ? new InstanceRegistry({
+          pg: knex.postgres,
+          stage: () => ref.controller?.stage ?? (config.stage as Stage),
+          heartbeatMs: config.flip.heartbeatMs,
+          logger,
+        })
+      : undefined;
   const stageController = new StageController({
+    instances,
     initial: config.stage as Stage,
     knex,
     gate,
@@ -126,6 +137,14 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
     }),
   });
   ref.controller = stageController;
+  if (instances) {
+    try {
+      await instances.start();
+    } catch (error) {
+      await Promise.all([knex.mysql.destroy(), knex.postgres.destroy(), mysqlWrites.destroy()]);
+      throw error;
+    }
+  }
   let workerKnex: Record<Side, Knex> | undefined;
   if (options.syncWorker === undefined || options.syncWorker === true) {
     // The worker gets pools of its own: its claim transactions never take the app's connections,
@@ -194,6 +213,7 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
     watcher?.close();
     try {
       await worker?.close();
+      await instances?.stop();
     } finally {
       const pools = [knex.mysql, knex.postgres, mysqlWrites, workerKnex?.mysql, workerKnex?.postgres];
       await Promise.all(pools.map((p) => p?.destroy()));

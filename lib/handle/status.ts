@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { META_TABLES } from '../meta/tables.js';
+import { listInstances } from '../stage/instances.js';
 import { Side, type StagePlan } from '../stage/stage.js';
 import type { DualWriteStatus } from './types.js';
 
@@ -21,7 +22,7 @@ export interface StatusSources {
   breakerState?: ((side: Side) => string) | undefined;
 }
 
-/** Stage, outbox backlog and age of its oldest row, breaker states, open quarantine entries. */
+/** Stage, outbox backlog and age of its oldest row, breaker states, open quarantine entries, instances. */
 export async function readStatus(src: StatusSources): Promise<DualWriteStatus> {
   const { knex, plan } = src;
   const [agg] = (await knex[plan.authoritative](META_TABLES.outbox)
@@ -34,6 +35,7 @@ export async function readStatus(src: StatusSources): Promise<DualWriteStatus> {
     .count({ n: '*' })
     .then((rows) => Number((rows[0] as { n?: string | number } | undefined)?.n ?? 0))
     .catch(() => null);
+  const instances = await listInstances(knex.postgres).catch(() => null);
   const oldest = parseDbTime(agg?.oldest);
   const breaker = (side: Side): string => src.breakerState?.(side) ?? 'n/a';
   return {
@@ -43,5 +45,6 @@ export async function readStatus(src: StatusSources): Promise<DualWriteStatus> {
     lagMs: oldest === undefined ? 0 : Math.max(0, Date.now() - oldest),
     breaker: { mysql: breaker(Side.Mysql), postgres: breaker(Side.Postgres) },
     quarantined,
+    instances,
   };
 }

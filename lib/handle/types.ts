@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { InstanceInfo } from '../stage/instances.js';
 import type { Registry } from 'prom-client';
 import type { DualWriteConfig } from '../config/schema.js';
 import type { DualWriteEvents } from '../observe/events.js';
@@ -21,6 +22,11 @@ export interface DualWriteStatus {
   breaker: Record<Side, string>;
   /** Open quarantine entries; null while PostgreSQL (where they are kept) is unreachable. */
   quarantined: number | null;
+  /**
+   * App instances that published a heartbeat within the last minute (`flip.coordinate: instances`),
+   * with their stage and the stage they hold writes for during a fence; null while PostgreSQL is unreachable.
+   */
+  instances: InstanceInfo[] | null;
 }
 
 /** Control surface of a handle: stage, flips, status, events, metrics, the sync worker. */

@@ -8,6 +8,7 @@ import { META_TABLES } from '../meta/tables.js';
 import type { DualWriteEvents } from '../observe/events.js';
 import type { Logger } from '../observe/logger.js';
 import { appendAudit } from './audit.js';
+import type { InstanceRegistry } from './instances.js';
 import { flipChecks } from './checks.js';
 import { resetSequences } from '../schema/apply.js';
 import { planFor, Side, STAGES, type Stage, type StagePlan } from './stage.js';
@@ -56,6 +57,8 @@ export interface StageControllerOptions {
   flipPause?: Histogram | undefined;
   /** Set to 1 for the stage in force, 0 for the others. @default none */
   stageGauge?: Gauge<'stage'> | undefined;
+  /** Other app instances to wait for in a fence (`flip.coordinate: instances`). @default none */
+  instances?: InstanceRegistry | undefined;
 }
 
 /**
@@ -147,9 +150,23 @@ export class StageController {
     const { gate } = this.#opts;
     const started = performance.now();
     const settled = await gate.hold(maxPauseMs);
+    const { instances } = this.#opts;
     try {
       if (!settled)
         throw new FlipRefusedError(from, to, [`writes in flight did not finish within ${maxPauseMs} ms`]);
+      if (instances) {
+        // Every instance must stop writing the old side before any writes the new one.
+        await instances.holding(to);
+        const behind = await instances.waitForOthers(
+          to,
+          Math.max(1, maxPauseMs - (performance.now() - started)),
+        );
+        if (behind.length > 0) {
+          throw new FlipRefusedError(from, to, [
+            `instance(s) did not hold their writes within ${maxPauseMs} ms: ${behind.join('; ')}`,
+          ]);
+        }
+      }
       const worker = this.#opts.worker();
       const remaining = Math.max(1, maxPauseMs - (performance.now() - started));
       if (worker) {
@@ -181,6 +198,11 @@ export class StageController {
       }
       this.#stage = to;
     } finally {
+      if (instances) {
+        await instances
+          .holding(null)
+          .catch((error: unknown) => this.#log.warn({ err: error }, 'cannot publish the instance state'));
+      }
       gate.release();
     }
     return Math.round((performance.now() - started) * 100) / 100;

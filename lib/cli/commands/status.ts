@@ -49,6 +49,13 @@ export function registerStatus(program: Command): void {
           r.quarantined,
         ]);
         process.stdout.write(`${table.toString()}\n`);
+        if (r.instances && r.instances.length > 0) {
+          const inst = new Table({
+            head: ['instance', 'host', 'pid', 'stage', 'holding for', 'heartbeat ms ago'],
+          });
+          for (const i of r.instances) inst.push([i.id, i.host, i.pid, i.stage, i.holdingFor ?? '', i.ageMs]);
+          process.stdout.write(`${inst.toString()}\n`);
+        }
       });
       return ExitCode.Ok;
     }),
