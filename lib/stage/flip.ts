@@ -161,9 +161,12 @@ export class StageController {
           to,
           Math.max(1, maxPauseMs - (performance.now() - started)),
         );
-        if (behind.length > 0) {
+        const decision = await instances.decide(from, to, behind.length === 0 ? 'commit' : 'abort');
+        if (decision === 'abort') {
           throw new FlipRefusedError(from, to, [
-            `instance(s) did not hold their writes within ${maxPauseMs} ms: ${behind.join('; ')}`,
+            behind.length > 0
+              ? `instance(s) did not hold their writes within ${maxPauseMs} ms: ${behind.join('; ')}`
+              : 'another instance abandoned this flip (an instance did not hold its writes in time)',
           ]);
         }
       }

@@ -8,6 +8,9 @@ import type { Stage } from './stage.js';
 
 const PREFIX = 'instance.';
 
+/** What the instances of one fence do: all switch, or all stay. */
+export type FenceDecision = 'commit' | 'abort';
+
 /** What an instance publishes in `dualwrite_state` (`instance.<id>`). */
 export interface InstanceState {
   stage: Stage;
@@ -37,6 +40,8 @@ export class InstanceRegistry {
   readonly #opts: InstanceRegistryOptions;
   readonly #log: Logger;
   #holdingFor: Stage | null = null;
+  /** Database time at which this instance began holding its writes for the current fence. */
+  #holdingSince: string | null = null;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
   /** Row writes in call order, so a slow older beat never lands after a newer one. */
@@ -86,8 +91,42 @@ export class InstanceRegistry {
 
   /** Announces that this instance holds its writes for `target` (null: holds nothing). */
   async holding(target: Stage | null): Promise<void> {
+    if (target !== null) {
+      const res = (await this.#opts.pg.raw('SELECT clock_timestamp()::text AS t')) as {
+        rows: { t: string }[];
+      };
+      this.#holdingSince = res.rows[0]?.t ?? null;
+    }
     this.#holdingFor = target;
     await this.beat();
+  }
+
+  /**
+   * The one decision of a fence all instances follow, so they never split between the two sides:
+   * `proposal` is recorded unless an instance already recorded one after this instance began holding;
+   * then that one is returned. An instance that saw every other holding proposes `commit`; one that
+   * waited in vain proposes `abort`.
+   */
+  async decide(from: Stage, to: Stage, proposal: FenceDecision): Promise<FenceDecision> {
+    const pg = this.#opts.pg;
+    const name = `fence.${from}.${to}`;
+    const since = this.#holdingSince ?? '-infinity';
+    const written = (await pg.raw(
+      `INSERT INTO ${META_TABLES.state} (name, value, updated_at) VALUES (?, ?, clock_timestamp())
+       ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+       WHERE ${META_TABLES.state}.updated_at < ?::timestamptz
+       RETURNING value`,
+      [name, JSON.stringify({ decision: proposal, by: this.id }), since],
+    )) as { rows: unknown[] };
+    if (written.rows.length > 0) return proposal;
+    const row = (await pg(META_TABLES.state).select('value').where('name', name).first()) as
+      { value: string } | undefined;
+    const recorded = row ? (JSON.parse(row.value) as { decision: FenceDecision }).decision : proposal;
+    this.#log.info(
+      { from, to, proposal, recorded },
+      'following the fence decision another instance recorded',
+    );
+    return recorded;
   }
 
   /**

@@ -7,6 +7,7 @@ import type { DualWriteDb } from '../../lib/handle/types.js';
 import { createSilentLogger } from '../../lib/observe/logger.js';
 import { writeState } from '../../lib/report/state.js';
 import { FlipRefusedError } from '../../lib/stage/flip.js';
+import { InstanceRegistry } from '../../lib/stage/instances.js';
 import { StateName } from '../../lib/stage/state.js';
 import { useFreshDatabases } from '../support/databases.js';
 import { createWidgets, openHandle } from '../support/dualwrite.js';
@@ -77,6 +78,28 @@ describe('flips coordinated across instances (flip.coordinate: instances)', () =
       .where('name', 'instance.crashed')
       .update({ updated_at: dbs.pg.raw(`now() - interval '10 seconds'`) });
     expect((await a.dualwrite.flip('pg-primary')).to).toBe('pg-primary');
+  });
+
+  it('makes every instance of a fence follow the first decision recorded after it began holding', async () => {
+    const registry = (): InstanceRegistry =>
+      new InstanceRegistry({
+        pg: dbs.pg,
+        stage: () => 'shadow',
+        heartbeatMs: 100,
+        logger: createSilentLogger(),
+      });
+    const [r1, r2] = [registry(), registry()];
+    await r1.holding('pg-primary');
+    await r2.holding('pg-primary');
+    expect(await r1.decide('shadow', 'pg-primary', 'commit')).toBe('commit');
+    // r2 waited in vain, but r1 already switched on the recorded commit: r2 follows it.
+    expect(await r2.decide('shadow', 'pg-primary', 'abort')).toBe('commit');
+    // A later fence (holding began after that decision) records its own.
+    const r3 = registry();
+    await r3.holding('pg-primary');
+    expect(await r3.decide('shadow', 'pg-primary', 'abort')).toBe('abort');
+    expect(await r1.decide('shadow', 'pg-primary', 'commit')).toBe('abort');
+    for (const r of [r1, r2, r3]) await r.stop();
   });
 
   it('loses no write of two instances writing through a flip driven by their shared config file', async () => {
