@@ -90,6 +90,13 @@ export type { OutboxWorkerLike } from './handle/scope.js';
 export { StageController, FlipRefusedError, type SetStageOptions, type StageChange } from './stage/flip.js';
 export { flipChecks, type FlipCheckInput, type FlipCheckResult } from './stage/checks.js';
 export { StateName } from './stage/state.js';
+export {
+  InstanceRegistry,
+  listInstances,
+  type InstanceInfo,
+  type InstanceState,
+  type FenceDecision,
+} from './stage/instances.js';
 export { ConfigWatcher, type ConfigWatcherOptions } from './config/watch.js';
 export { backfillFromConfig, type BackfillRunOptions } from './backfill/from-config.js';
 export {
