@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { Side } from '../stage/stage.js';
 import { lockBucket } from '../sync/buckets.js';
-import { KeySyncer } from '../sync/syncer.js';
+import { type KeySyncOptions, KeySyncer, type PreparedKeys } from '../sync/syncer.js';
 import type { Syncer, SyncResult } from '../sync/types.js';
 import type { KeyTuple, RowTranslator } from '../translate/types.js';
 import {
@@ -105,11 +105,16 @@ export async function copyPhase(
     return writes;
   };
 
-  const launch = (keys: RawKey[], from: RawKey | null, pageMs: number): void => {
+  const launch = (
+    keys: RawKey[],
+    from: RawKey | null,
+    pageMs: number,
+    prepared: PreparedKeys | undefined,
+  ): void => {
     const segment: Segment = { from, to: keys[keys.length - 1]!, rows: keys.length, done: false };
     segments.push(segment);
     const t0 = performance.now();
-    const task = syncBatch(run, keys, from, segment.to)
+    const task = syncBatch(run, keys, from, segment.to, prepared)
       .then(async (result) => {
         const latencyMs = pageMs + performance.now() - t0;
         segment.done = true;
@@ -173,6 +178,11 @@ export async function copyPhase(
         continue;
       }
       const pageMs = performance.now() - t0;
+      // The batch's keys made canonical and its lock buckets computed while the previous batch runs.
+      const prepared =
+        run.lanes === 1 && run.syncer instanceof KeySyncer
+          ? run.syncer.prepare(run.table, keys as KeyTuple[], run.from)
+          : undefined;
       await run.bucket.take(keys.length, run.signal);
       // The next page is read while the batches in flight run.
       while (inflight.size >= run.pipeline) await Promise.race(inflight);
@@ -181,7 +191,7 @@ export async function copyPhase(
         await sleep(pauseMs, undefined, { signal: run.signal });
         pauseMs = 0;
       }
-      launch(keys, cursor, pageMs);
+      launch(keys, cursor, pageMs, prepared);
       cursor = keys[keys.length - 1]!;
     }
   } catch (error) {
@@ -260,14 +270,21 @@ const RANGE_CHUNK = 2000;
  * chunk read while the current one is written) instead of by key list; rows of keys inserted after the
  * page was read are left to the live path, which syncs them. With more lanes, see syncInLanes.
  */
-function syncBatch(run: TableRun, keys: RawKey[], after: RawKey | null, upTo: RawKey): Promise<SyncResult> {
+function syncBatch(
+  run: TableRun,
+  keys: RawKey[],
+  after: RawKey | null,
+  upTo: RawKey,
+  prepared?: PreparedKeys,
+): Promise<SyncResult> {
   if (run.lanes > 1) return syncInLanes(run, canonical(run, keys, run.from));
   const pager = new KeyPager(run.source, run.from, run.table, run.translator.primaryKey);
   const columns = run.translator.columns;
   // KeySyncer takes the keys as read from the source and makes them canonical itself: one copy of the
   // page fewer in memory.
   const batch = run.syncer instanceof KeySyncer ? (keys as KeyTuple[]) : canonical(run, keys, run.from);
-  return run.syncer.sync(run.table, batch, run.from, {
+  const options: KeySyncOptions = {
+    ...(prepared ? { prepared } : {}),
     readSource: () => {
       // Started at once: the first chunk is read while the syncer looks up the target.
       let next: Promise<Record<string, unknown>[]> | null = pager.rows(after, RANGE_CHUNK, upTo, columns);
@@ -289,7 +306,8 @@ function syncBatch(run: TableRun, keys: RawKey[], after: RawKey | null, upTo: Ra
         }
       })();
     },
-  });
+  };
+  return run.syncer.sync(run.table, batch, run.from, options);
 }
 
 /**

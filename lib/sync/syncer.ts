@@ -84,38 +84,45 @@ export class KeySyncer implements Syncer {
     this.quarantine = new QuarantineStore(options.pg);
   }
 
+  /**
+   * The keys of a coming sync made canonical, with their lock buckets: work a caller can do while
+   * an earlier sync still runs (the backfill prepares its next batch). Pass it as `prepared` to sync()
+   * with the same table, keys and side; it is used once.
+   */
+  prepare(table: string, keys: readonly KeyTuple[], from: Side): PreparedKeys {
+    const tr = this.#translators.table(table);
+    const map = canonicalKeys(tr, keys, from);
+    return { table, from, keys: map, buckets: bucketsOfKeyTexts(table, map.keys()) };
+  }
+
   async sync(
     table: string,
     keys: readonly KeyTuple[],
     from: Side,
-    options: SyncOptions = {},
+    options: KeySyncOptions = {},
   ): Promise<SyncResult> {
     const started = performance.now();
     const tr = this.#translators.table(table);
     const to = otherSide(from);
     // Canonical keys by their text (see keyText), computed once per attempt; a sync consumes its map.
-    const canonical = (): Map<string, KeyTuple> => {
-      const map = new Map<string, KeyTuple>();
-      for (const k of keys) {
-        const key = tr.canonicalKey(k, from);
-        map.set(keyText(key), key);
-      }
-      return map;
-    };
-    const unique = canonical();
+    const fresh = (): PreparedKeys => this.prepare(table, keys, from);
+    const ahead = options.prepared;
+    const first =
+      ahead && ahead.table === table && ahead.from === from && !preparedUsed.has(ahead) ? ahead : fresh();
+    preparedUsed.add(first);
     const result: SyncResult = { table, upserted: 0, deleted: 0, quarantined: [] };
-    if (unique.size === 0) return result;
+    if (first.keys.size === 0) return result;
     const direction = `${from}->${to}`;
 
     try {
-      await this.#syncOnce(tr, unique, from, to, options, result, true);
+      await this.#syncOnce(tr, first, from, to, options, result, true);
     } catch (error) {
       // A key COPY expected to be absent was there after all (written around the syncer): sync again
       // with upserts only.
       if (!(error instanceof DirectCopyConflict)) throw error;
       this.#log.debug({ table, err: error.cause }, 'direct COPY hit an existing key: retrying with upserts');
       Object.assign(result, { upserted: 0, deleted: 0, quarantined: [] });
-      await this.#syncOnce(tr, canonical(), from, to, options, result, false);
+      await this.#syncOnce(tr, fresh(), from, to, options, result, false);
     }
 
     this.#report(result, from, to, direction, performance.now() - started);
@@ -125,8 +132,8 @@ export class KeySyncer implements Syncer {
   /** One attempt of a sync in one target transaction; `direct`: COPY rows absent on the target straight into it. */
   async #syncOnce(
     tr: RowTranslator,
-    /** The sync's keys by key text; the keys seen in the source are removed from it. */
-    pending: Map<string, KeyTuple>,
+    /** The sync's keys by key text (the keys seen in the source are removed from it) and their buckets. */
+    { keys: pending, buckets }: PreparedKeys,
     from: Side,
     to: Side,
     options: SyncOptions,
@@ -139,7 +146,7 @@ export class KeySyncer implements Syncer {
       async (trx) => {
         await this.#beginTarget(trx, to);
         try {
-          await lockBuckets(trx, bucketsOfKeyTexts(table, pending.keys()));
+          await lockBuckets(trx, buckets);
           // Only now, with the buckets held, is the source read.
           const chunks = options.readSource
             ? options.readSource()
@@ -289,6 +296,34 @@ export class KeySyncer implements Syncer {
       ms,
     });
   }
+}
+
+/** Keys of a sync prepared ahead of it (KeySyncer.prepare). */
+export interface PreparedKeys {
+  readonly table: string;
+  readonly from: Side;
+  /** Canonical keys by key text; the sync consumes it. */
+  readonly keys: Map<string, KeyTuple>;
+  /** Their lock buckets, ascending. */
+  readonly buckets: readonly number[];
+}
+
+/** SyncOptions of a KeySyncer. */
+export interface KeySyncOptions extends SyncOptions {
+  /** The keys prepared ahead by this syncer's prepare() for this table, keys and side. */
+  prepared?: PreparedKeys;
+}
+
+/** Prepared keys already handed to a sync (a prepared map is consumed). */
+const preparedUsed = new WeakSet<PreparedKeys>();
+
+function canonicalKeys(tr: RowTranslator, keys: readonly KeyTuple[], from: Side): Map<string, KeyTuple> {
+  const map = new Map<string, KeyTuple>();
+  for (const k of keys) {
+    const key = tr.canonicalKey(k, from);
+    map.set(keyText(key), key);
+  }
+  return map;
 }
 
 /** Where a sync's translated rows go on the target. */
