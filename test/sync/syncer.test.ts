@@ -27,6 +27,37 @@ beforeAll(async () => {
   });
 });
 
+/**
+ * A PostgreSQL trigger on `items`: the first time row `id` is inserted it also inserts row `twin`
+ * (around the syncer). Sequences are not rolled back, so it fires once even when the insert is undone;
+ * `fired()` tells how often row `id` was inserted.
+ */
+async function twinOnce(
+  id: number,
+  twin: number,
+): Promise<{ fired: () => Promise<number>; drop: () => Promise<void> }> {
+  await dbs.pg.raw(`CREATE SEQUENCE items_twin_once`);
+  await dbs.pg.raw(`CREATE FUNCTION items_twin() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF NEW.id = ${id} AND nextval('items_twin_once') = 1 THEN
+        INSERT INTO items (id, name) OVERRIDING SYSTEM VALUE VALUES (${twin}, 'twin');
+      END IF;
+      RETURN NEW;
+    END $$`);
+  await dbs.pg.raw(
+    `CREATE TRIGGER items_twin BEFORE INSERT ON items FOR EACH ROW EXECUTE FUNCTION items_twin()`,
+  );
+  return {
+    fired: async () =>
+      Number((await dbs.pg.raw(`SELECT last_value FROM items_twin_once`)).rows[0].last_value),
+    drop: async () => {
+      await dbs.pg.raw(`DROP TRIGGER items_twin ON items`);
+      await dbs.pg.raw(`DROP FUNCTION items_twin()`);
+      await dbs.pg.raw(`DROP SEQUENCE items_twin_once`);
+    },
+  };
+}
+
 describe('KeySyncer.sync', () => {
   it('upserts present keys, deletes absent ones, and is idempotent (MySQL → PG)', async () => {
     await dbs.mysql('items').insert([
@@ -122,18 +153,8 @@ describe('KeySyncer.sync', () => {
     }));
     await dbs.mysql('items').insert(rows);
     // The first time row 5000 is inserted, a trigger writes row 5001 too (around the syncer), so the
-    // COPY of the real row 5001 hits a unique violation; sequences are not rolled back, so it fires once.
-    await dbs.pg.raw(`CREATE SEQUENCE items_twin_once`);
-    await dbs.pg.raw(`CREATE FUNCTION items_twin() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF NEW.id = 5000 AND nextval('items_twin_once') = 1 THEN
-          INSERT INTO items (id, name) OVERRIDING SYSTEM VALUE VALUES (5001, 'twin');
-        END IF;
-        RETURN NEW;
-      END $$`);
-    await dbs.pg.raw(
-      `CREATE TRIGGER items_twin BEFORE INSERT ON items FOR EACH ROW EXECUTE FUNCTION items_twin()`,
-    );
+    // COPY of the real row 5001 hits a unique violation.
+    const twin = await twinOnce(5000, 5001);
     try {
       const r = await syncer.sync(
         'items',
@@ -141,12 +162,10 @@ describe('KeySyncer.sync', () => {
         'mysql',
       );
       expect(r.upserted).toBe(200);
-      expect(Number((await dbs.pg.raw(`SELECT last_value FROM items_twin_once`)).rows[0].last_value)).toBe(2);
+      expect(await twin.fired()).toBe(2);
       expect(await rowsOf(dbs.pg, 'items')).toEqual(await rowsOf(dbs.mysql, 'items'));
     } finally {
-      await dbs.pg.raw(`DROP TRIGGER items_twin ON items`);
-      await dbs.pg.raw(`DROP FUNCTION items_twin()`);
-      await dbs.pg.raw(`DROP SEQUENCE items_twin_once`);
+      await twin.drop();
     }
   });
 
@@ -167,17 +186,7 @@ describe('KeySyncer.sync', () => {
     await dbs.mysql('items').insert(rows);
     // Keys are read 1000 at a time: the second chunk (20_000 + 1000..1999) goes to the helper's COPY.
     // The first time row 21_500 is inserted, a trigger writes row 21_501 too, so that COPY fails once.
-    await dbs.pg.raw(`CREATE SEQUENCE items_twin2_once`);
-    await dbs.pg.raw(`CREATE FUNCTION items_twin2() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF NEW.id = 21500 AND nextval('items_twin2_once') = 1 THEN
-          INSERT INTO items (id, name) OVERRIDING SYSTEM VALUE VALUES (21501, 'twin');
-        END IF;
-        RETURN NEW;
-      END $$`);
-    await dbs.pg.raw(
-      `CREATE TRIGGER items_twin2 BEFORE INSERT ON items FOR EACH ROW EXECUTE FUNCTION items_twin2()`,
-    );
+    const twin = await twinOnce(21_500, 21_501);
     try {
       const r = await twoStreams.sync(
         'items',
@@ -185,9 +194,7 @@ describe('KeySyncer.sync', () => {
         'mysql',
       );
       expect(r.upserted).toBe(2500);
-      expect(Number((await dbs.pg.raw(`SELECT last_value FROM items_twin2_once`)).rows[0].last_value)).toBe(
-        2,
-      );
+      expect(await twin.fired()).toBe(2);
       expect(await rowsOf(dbs.pg, 'items')).toEqual(await rowsOf(dbs.mysql, 'items'));
       // Without a conflict both streams commit: a second table-wide sync leaves the sides equal too.
       await dbs.mysql('items').where('id', '>=', 20_000).update({ qty: 7 });
@@ -204,9 +211,7 @@ describe('KeySyncer.sync', () => {
       );
       expect(open.rows[0].n).toBe(0);
     } finally {
-      await dbs.pg.raw(`DROP TRIGGER items_twin2 ON items`);
-      await dbs.pg.raw(`DROP FUNCTION items_twin2()`);
-      await dbs.pg.raw(`DROP SEQUENCE items_twin2_once`);
+      await twin.drop();
     }
   });
 
