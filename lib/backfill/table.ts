@@ -285,6 +285,8 @@ function syncBatch(
   const batch = run.syncer instanceof KeySyncer ? (keys as KeyTuple[]) : canonical(run, keys, run.from);
   const options: KeySyncOptions = {
     ...(prepared ? { prepared } : {}),
+    // Batches never share keys: they need not wait for each other's bucket locks (see SyncOptions).
+    sharedLocks: true,
     readSource: () => {
       // Started at once: the first chunk is read while the syncer looks up the target.
       let next: Promise<Record<string, unknown>[]> | null = pager.rows(after, RANGE_CHUNK, upTo, columns);
@@ -316,11 +318,13 @@ function syncBatch(
  * the buckets, and batches of the same table would otherwise run one after the other.
  */
 async function syncInLanes(run: TableRun, keys: KeyTuple[]): Promise<SyncResult> {
-  if (run.lanes <= 1) return run.syncer.sync(run.table, keys, run.from);
+  if (run.lanes <= 1) return run.syncer.sync(run.table, keys, run.from, { sharedLocks: true });
   const groups: KeyTuple[][] = Array.from({ length: run.lanes }, () => []);
   for (const key of keys) groups[lockBucket(run.table, key) % run.lanes]!.push(key);
   const results = await Promise.all(
-    groups.filter((g) => g.length > 0).map((g) => run.syncer.sync(run.table, g, run.from)),
+    groups
+      .filter((g) => g.length > 0)
+      .map((g) => run.syncer.sync(run.table, g, run.from, { sharedLocks: true })),
   );
   return {
     table: run.table,

@@ -56,10 +56,19 @@ export function bucketsOfKeyTexts(table: string, texts: Iterable<string>): numbe
   return out;
 }
 
-/** Row-locks the buckets inside the target transaction `trx`, in ascending order. */
-export async function lockBuckets(trx: Knex.Transaction, buckets: readonly number[]): Promise<void> {
+/**
+ * Row-locks the buckets inside the target transaction `trx`, in ascending order: exclusively, or in
+ * share mode (`shared`), which waits for and blocks exclusive holders but not other shared ones.
+ */
+export async function lockBuckets(
+  trx: Knex.Transaction,
+  buckets: readonly number[],
+  shared = false,
+): Promise<void> {
   if (buckets.length === 0) return;
+  const mysql = (trx.client as { dialect?: string }).dialect === 'mysql';
+  const mode = !shared ? 'FOR UPDATE' : mysql ? 'LOCK IN SHARE MODE' : 'FOR SHARE';
   await trx.raw(
-    `SELECT bucket FROM ${META_TABLES.lock} WHERE bucket IN (${buckets.join(',')}) ORDER BY bucket FOR UPDATE`,
+    `SELECT bucket FROM ${META_TABLES.lock} WHERE bucket IN (${buckets.join(',')}) ORDER BY bucket ${mode}`,
   );
 }

@@ -146,7 +146,7 @@ export class KeySyncer implements Syncer {
       async (trx) => {
         await this.#beginTarget(trx, to);
         try {
-          await lockBuckets(trx, buckets);
+          await lockBuckets(trx, buckets, options.sharedLocks === true);
           // Only now, with the buckets held, is the source read.
           const chunks = options.readSource
             ? options.readSource()

@@ -35,4 +35,11 @@ export interface SyncOptions {
    * Rows of other keys are ignored; a key of the sync missing from them is deleted on the target.
    */
   readSource?: () => AsyncIterable<readonly Row[]>;
+  /**
+   * Take the bucket locks in share mode: such syncs do not wait for each other, only for ordinary
+   * syncs, which also wait for them. For callers whose concurrent syncs never share a key (the
+   * backfill's batches): the final image of a key is still written by an ordinary sync after every
+   * app write of it, which locks exclusively after that write committed. @default false
+   */
+  sharedLocks?: boolean;
 }
