@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initMetaTables } from '../../lib/meta/init.js';
 import { lockBuckets } from '../../lib/sync/buckets.js';
@@ -12,7 +13,7 @@ beforeAll(async () => {
 describe.each(['mysql', 'postgres'] as const)('bucket locks on %s', (side) => {
   const knex = () => (side === 'mysql' ? dbs.mysql : dbs.pg);
   /** Sets a short lock wait in the transaction, so a blocked lock fails fast instead of hanging. */
-  const shortWait = async (trx: Awaited<ReturnType<ReturnType<typeof knex>['transaction']>>) =>
+  const shortWait = async (trx: Knex.Transaction): Promise<unknown> =>
     side === 'mysql'
       ? trx.raw('SET SESSION innodb_lock_wait_timeout = 1')
       : trx.raw("SELECT set_config('lock_timeout', '300', true)");
