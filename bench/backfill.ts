@@ -1,7 +1,7 @@
 // Backfill benchmark on Genascope-shaped data: generate in MariaDB, convert the schema, backfill into
 // PostgreSQL with keys, indexes and foreign keys in place while a light app write load runs (outbox +
 // sync worker), then run pgloader on the same data into a separate database when it is installed.
-// Usage: npm run bench -- backfill [--rows 1000000] [--batch 10000] [--concurrency 2] [--pipeline 1] [--lanes 1] [--write-rate 50] [--no-pgloader]
+// Usage: npm run bench -- backfill [--rows 1000000] [--batch 10000] [--concurrency 1] [--pipeline 2] [--lanes 1] [--write-rate 50] [--no-pgloader]
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';

@@ -22,7 +22,7 @@ export const BACKFILL_DEFAULTS = {
   from: 'mysql' as Side,
   batchSize: 10_000,
   concurrency: 1,
-  pipeline: 1,
+  pipeline: 2,
   lanes: 1,
   maxRowsPerSecond: 0,
   slowBatchMs: 5000,

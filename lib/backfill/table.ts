@@ -93,6 +93,14 @@ export async function copyPhase(
   let failure: { error: unknown } | null = null;
   let pauseMs = 0;
   let writes: Promise<void> = Promise.resolve();
+  /**
+   * Settles once the most recently launched batch is checkpointed. Each batch commits only after the
+   * previous one's checkpoint is written, so however many are in flight, a killed run has at most one
+   * batch committed but not checkpointed: a resume repeats at most one batch.
+   */
+  let previousCheckpointed: Promise<void> = Promise.resolve();
+  /** Settles once the most recently launched batch holds its bucket locks (batches lock in walk order). */
+  let previousLocked: Promise<void> = Promise.resolve();
 
   /** Moves the watermark over the done prefix and queues a checkpoint write (writes run in order). */
   const persist = (): Promise<void> => {
@@ -114,7 +122,18 @@ export async function copyPhase(
     const segment: Segment = { from, to: keys[keys.length - 1]!, rows: keys.length, done: false };
     segments.push(segment);
     const t0 = performance.now();
-    const task = syncBatch(run, keys, from, segment.to, prepared)
+    const afterCheckpointOf = previousCheckpointed;
+    const afterLocksOf = previousLocked;
+    const checkpointed = deferred();
+    const locked = deferred();
+    previousCheckpointed = checkpointed.promise;
+    previousLocked = locked.promise;
+    const order: BatchOrder = {
+      beforeLock: () => afterLocksOf,
+      onLocked: locked.resolve,
+      beforeCommit: () => afterCheckpointOf,
+    };
+    const task = syncBatch(run, keys, from, segment.to, prepared, order)
       .then(async (result) => {
         const latencyMs = pageMs + performance.now() - t0;
         segment.done = true;
@@ -123,6 +142,7 @@ export async function copyPhase(
         progress.rows += keys.length;
         progress.quarantined += result.quarantined.length;
         await persist();
+        checkpointed.resolve();
         run.emit({
           type: 'batch',
           table: run.table,
@@ -152,6 +172,9 @@ export async function copyPhase(
       })
       .catch((error: unknown) => {
         failure ??= { error };
+        // The batches after this one must not commit: the run stops here.
+        checkpointed.reject(error);
+        locked.reject(error);
       })
       .finally(() => inflight.delete(task));
     inflight.add(task);
@@ -264,6 +287,21 @@ export async function targetOnlyPhase(
 /** Source rows per range query of a batch. */
 const RANGE_CHUNK = 2000;
 
+/** How a batch waits for the one launched before it: locks in walk order, commits in walk order. */
+type BatchOrder = Required<Pick<KeySyncOptions, 'beforeLock' | 'onLocked' | 'beforeCommit'>>;
+
+/** A promise with its settle functions; a rejection nobody awaits is not reported as unhandled. */
+function deferred(): { promise: Promise<void>; resolve: () => void; reject: (error: unknown) => void } {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
 /**
  * Syncs the batch of `keys` (the walk's keys after `after` up to `upTo`). With one lane, the sync reads
  * the source by key range (`after < key <= upTo`, chunks of RANGE_CHUNK rows in key order, the next
@@ -275,8 +313,10 @@ function syncBatch(
   keys: RawKey[],
   after: RawKey | null,
   upTo: RawKey,
-  prepared?: PreparedKeys,
+  prepared: PreparedKeys | undefined,
+  order: BatchOrder,
 ): Promise<SyncResult> {
+  // Lanes of one batch lock disjoint buckets at once: they keep no order with other batches.
   if (run.lanes > 1) return syncInLanes(run, canonical(run, keys, run.from));
   const pager = new KeyPager(run.source, run.from, run.table, run.translator.primaryKey);
   const columns = run.translator.columns;
@@ -287,6 +327,7 @@ function syncBatch(
     ...(prepared ? { prepared } : {}),
     // Batches never share keys: they need not wait for each other's bucket locks (see SyncOptions).
     sharedLocks: true,
+    ...order,
     readSource: () => {
       // Started at once: the first chunk is read while the syncer looks up the target.
       let next: Promise<Record<string, unknown>[]> | null = pager.rows(after, RANGE_CHUNK, upTo, columns);
@@ -318,7 +359,8 @@ function syncBatch(
  * the buckets, and batches of the same table would otherwise run one after the other.
  */
 async function syncInLanes(run: TableRun, keys: KeyTuple[]): Promise<SyncResult> {
-  if (run.lanes <= 1) return run.syncer.sync(run.table, keys, run.from, { sharedLocks: true });
+  const options = { sharedLocks: true };
+  if (run.lanes <= 1) return run.syncer.sync(run.table, keys, run.from, options);
   const groups: KeyTuple[][] = Array.from({ length: run.lanes }, () => []);
   for (const key of keys) groups[lockBucket(run.table, key) % run.lanes]!.push(key);
   const results = await Promise.all(

@@ -40,9 +40,9 @@ export interface BackfillOptions {
    */
   batchSize?: number;
   /**
-   * Batches of one table in flight at once. A killed run repeats at most this many batches (committed
-   * but not yet checkpointed), so 1 keeps the at-most-one-batch guarantee; more overlaps the source
-   * read, the target write and this process's work. @default 1
+   * Batches of one table in flight at once: one reads and COPYs while the previous one commits. They
+   * lock and commit in walk order, each after the previous one's checkpoint, so a killed run repeats at
+   * most one batch (with `lanes` > 1, up to this many). @default 2
    */
   pipeline?: number;
   /**

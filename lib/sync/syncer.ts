@@ -146,7 +146,9 @@ export class KeySyncer implements Syncer {
       async (trx) => {
         await this.#beginTarget(trx, to);
         try {
+          await options.beforeLock?.();
           await lockBuckets(trx, buckets, options.sharedLocks === true);
+          options.onLocked?.();
           // Only now, with the buckets held, is the source read.
           const chunks = options.readSource
             ? options.readSource()
@@ -194,6 +196,8 @@ export class KeySyncer implements Syncer {
               }
               await sink.flush();
             }
+            // Nothing of this sync commits (helper COPY transactions included) before the caller says so.
+            await options.beforeCommit?.();
             await sink.end();
           } catch (error) {
             await sink.abort();

@@ -42,4 +42,18 @@ export interface SyncOptions {
    * app write of it, which locks exclusively after that write committed. @default false
    */
   sharedLocks?: boolean;
+  /**
+   * Awaited once the source is read and before anything of the sync commits (it keeps its locks
+   * meanwhile): the backfill commits its batches in walk order, each after the previous one's checkpoint.
+   * @default none
+   */
+  beforeCommit?: () => Promise<void>;
+  /**
+   * Awaited before the bucket locks are requested, and called once they are held. A caller whose syncs
+   * wait for each other in `beforeCommit` must also let them lock one after the other: a lock request
+   * queued behind a live sync that waits for a later sync's lock would otherwise close a cycle the
+   * database cannot see. @default none
+   */
+  beforeLock?: () => Promise<void>;
+  onLocked?: () => void;
 }

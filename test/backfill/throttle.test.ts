@@ -68,6 +68,8 @@ describe('throttling', () => {
       translators,
       sourceSchema,
       batchSize: 400,
+      // One batch in flight, so each batch is paged after the previous one's backoff.
+      pipeline: 1,
       // Every batch counts as slow: the backoff shrinks to its floor.
       slowBatchMs: 1,
       restart: true,

@@ -47,7 +47,7 @@ export function registerBackfill(program: Command): void {
       .option('--concurrency <n>', `tables copied at once (default ${BACKFILL_DEFAULTS.concurrency})`)
       .option(
         '--pipeline <n>',
-        'batches of one table in flight; a resume repeats at most this many (default 1)',
+        `batches of one table in flight, locking and committing in walk order (default ${BACKFILL_DEFAULTS.pipeline})`,
       )
       .option(
         '--lanes <n>',
