@@ -1,7 +1,7 @@
 // Backfill benchmark on Genascope-shaped data: generate in MariaDB, convert the schema, backfill into
 // PostgreSQL with keys, indexes and foreign keys in place while a light app write load runs (outbox +
 // sync worker), then run pgloader on the same data into a separate database when it is installed.
-// Usage: npm run bench -- backfill [--rows 1000000] [--batch 10000] [--concurrency 1] [--pipeline 2] [--lanes 1] [--write-rate 50] [--no-pgloader]
+// Usage: npm run bench -- backfill [--rows 1000000] [--batch 8000] [--concurrency 1] [--pipeline 2] [--lanes 1] [--write-rate 50] [--no-pgloader]
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -134,7 +134,14 @@ try {
   // 3. The backfill, sampling RSS.
   let peakRss = process.memoryUsage().rss;
   results['rss_before_backfill_mb'] = Math.round(peakRss / 2 ** 20);
-  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
+  let peakHeap = 0;
+  let peakExternal = 0;
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage();
+    peakRss = Math.max(peakRss, m.rss);
+    peakHeap = Math.max(peakHeap, m.heapUsed);
+    peakExternal = Math.max(peakExternal, m.external + m.arrayBuffers);
+  }, 100);
   const result = await backfill({
     mysql: dbs.mysql,
     postgres: dbs.pg,
@@ -160,6 +167,8 @@ try {
   results['backfill_seconds'] = Number((result.durationMs / 1000).toFixed(1));
   results['rows_per_s'] = Math.round(result.rowsPerSecond);
   results['peak_rss_mb'] = Math.round(peakRss / 2 ** 20);
+  results['peak_heap_used_mb'] = Math.round(peakHeap / 2 ** 20);
+  results['peak_external_mb'] = Math.round(peakExternal / 2 ** 20);
   results['app_writes_during'] = writesDone;
   results['app_writes_per_s'] = Math.round(writesDone / (result.durationMs / 1000));
 

@@ -20,7 +20,7 @@ import type { BackfillEvent, BackfillOptions, BackfillResult, TableOutcome } fro
 /** Defaults of BackfillOptions, in one place. */
 export const BACKFILL_DEFAULTS = {
   from: 'mysql' as Side,
-  batchSize: 10_000,
+  batchSize: 8_000,
   concurrency: 1,
   pipeline: 2,
   lanes: 1,

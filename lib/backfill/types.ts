@@ -36,7 +36,7 @@ export interface BackfillOptions {
   /**
    * Keys per batch: the most a resumed run repeats, and how long a batch holds its lock buckets (live
    * syncs of those keys wait for it). Bigger batches spend less per batch but hold more keys in memory.
-   * @default 10000
+   * @default 8000
    */
   batchSize?: number;
   /**
