@@ -4,7 +4,7 @@ import { Side } from '../stage/stage.js';
 import type { KeyTuple, Row, RowTranslator } from '../translate/types.js';
 import { internals, type BuilderInternals } from '../handle/knex-internals.js';
 import { runInsert, type InsertOutcome } from './insert.js';
-import { canonicalKeys, isKeyValue, keyOfRow, keysFromLookup, type KeyValue } from './keys.js';
+import { canonicalKeys, isKeyValue, keyOfRow, keysFromLookup, returnKeysToo, type KeyValue } from './keys.js';
 import { enqueueKeys } from '../sync/outbox.js';
 
 export interface CaptureTarget {
@@ -53,20 +53,10 @@ async function returningKeys(
   builder: Knex.QueryBuilder,
   pk: readonly string[],
 ): Promise<{ result: unknown; keys: KeyValue[][] }> {
-  const appReturning = internals(builder)._single.returning;
-  const appCols =
-    appReturning === undefined ? [] : Array.isArray(appReturning) ? appReturning : [appReturning];
-  const all = appCols.includes('*');
-  const added = all ? [] : pk.filter((c) => !appCols.includes(c));
-  builder.returning([...(appCols as string[]), ...added]);
+  const { appReturning, toApp } = returnKeysToo(builder, pk);
   const rows = (await builder) as Row[];
   const keys = rows.map((r) => keyOfRow(r, pk)).filter((k): k is KeyValue[] => k !== undefined);
-  if (appReturning === undefined) return { result: rows.length, keys };
-  const result =
-    added.length === 0
-      ? rows
-      : rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !added.includes(k))));
-  return { result, keys };
+  return { result: appReturning === undefined ? rows.length : toApp(rows), keys };
 }
 
 /** An update that sets key columns moves rows: their new keys must be synced too. */

@@ -3,7 +3,7 @@ import { DualWriteError, ErrorCode } from '../errors.js';
 import { Side } from '../stage/stage.js';
 import type { Row } from '../translate/types.js';
 import { internals, isKnexRaw } from '../handle/knex-internals.js';
-import { isKeyValue, keyOfRow, type KeyValue } from './keys.js';
+import { conflictColumns, isKeyValue, keyOfRow, sameColumns, type KeyValue } from './keys.js';
 
 export interface InsertTarget {
   readonly name: string;
@@ -146,15 +146,6 @@ async function reselectByConflict(
     throw uncaptured(target.name, 'conflict column values are not plain values');
   }
   return keysByUniqueValues(conn, target, rows, [conflict], true);
-}
-
-function conflictColumns(onConflict: unknown): string[] {
-  const cols = (Array.isArray(onConflict) ? onConflict : onConflict ? [onConflict] : []) as unknown[];
-  return cols.every((c) => typeof c === 'string') ? (cols as string[]) : [];
-}
-
-function sameColumns(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((c) => b.includes(c));
 }
 
 /** Whether the update part of an upsert writes a key column (`merge()` with no list writes them all). */

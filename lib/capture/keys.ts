@@ -1,6 +1,7 @@
 import type { Side } from '../stage/stage.js';
 import type { KeyTuple, Row, RowTranslator } from '../translate/types.js';
-import { bareColumn, type BuilderStatement } from '../handle/knex-internals.js';
+import type { Knex } from 'knex';
+import { bareColumn, internals, type BuilderStatement } from '../handle/knex-internals.js';
 
 /** Most keys a plain lookup may expand to before a locking pre-select is used instead. */
 const MAX_LOOKUP_KEYS = 10_000;
@@ -73,4 +74,36 @@ export function canonicalKeys(
     seen.set(JSON.stringify(key), key);
   }
   return [...seen.values()];
+}
+
+/** The columns an upsert names in `onConflict(...)` ([] when none, or when one is not a plain name). */
+export function conflictColumns(onConflict: unknown): string[] {
+  const cols = (Array.isArray(onConflict) ? onConflict : onConflict ? [onConflict] : []) as unknown[];
+  return cols.every((c) => typeof c === 'string') ? (cols as string[]) : [];
+}
+
+/** Whether two column lists name the same columns, in any order. */
+export function sameColumns(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((c) => b.includes(c));
+}
+
+/**
+ * Adds the key columns to a PostgreSQL write's RETURNING. `appReturning` is what the app asked for;
+ * `toApp` leaves the added key columns out of returned rows.
+ */
+export function returnKeysToo(
+  builder: Knex.QueryBuilder,
+  pk: readonly string[],
+): { appReturning: unknown; toApp: (rows: Row[]) => Row[] } {
+  const appReturning = internals(builder)._single.returning;
+  const appCols = (
+    appReturning === undefined ? [] : Array.isArray(appReturning) ? appReturning : [appReturning]
+  ) as string[];
+  const added = appCols.includes('*') ? [] : pk.filter((c) => !appCols.includes(c));
+  builder.returning([...appCols, ...added]);
+  const toApp = (rows: Row[]): Row[] =>
+    added.length === 0 || appReturning === undefined
+      ? rows
+      : rows.map((r) => Object.fromEntries(Object.entries(r).filter(([c]) => !added.includes(c))));
+  return { appReturning, toApp };
 }

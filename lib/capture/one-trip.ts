@@ -8,7 +8,16 @@ import { internals } from '../handle/knex-internals.js';
 import type { CapturedWrite, CaptureTarget } from './capture.js';
 import { movedKeys } from './capture.js';
 import { insertRows } from './insert.js';
-import { canonicalKeys, isKeyValue, keyOfRow, keysFromLookup, type KeyValue } from './keys.js';
+import {
+  canonicalKeys,
+  conflictColumns,
+  isKeyValue,
+  keyOfRow,
+  keysFromLookup,
+  returnKeysToo,
+  sameColumns,
+  type KeyValue,
+} from './keys.js';
 
 /** How the outbox learns the keys of a one-trip write. */
 export type OneTripKeys =
@@ -41,7 +50,8 @@ export function oneTripKeys(builder: Knex.QueryBuilder, target: CaptureTarget): 
     // So does one on a MySQL table with other unique keys: MySQL updates the row of whichever conflicts.
     const upsert = Boolean(b._single.merge || b._single.ignore);
     const mysqlOtherKeys = target.side === Side.Mysql && (target.uniqueKeys?.length ?? 1) > 0;
-    if (upsert && (!conflictsOnKey(b._single.onConflict, pk) || mysqlOtherKeys)) return undefined;
+    if (upsert && (!sameColumns(conflictColumns(b._single.onConflict), pk) || mysqlOtherKeys))
+      return undefined;
     const given = rows.map((r) => keyOfRow(r, pk));
     if (given.every((k) => k !== undefined)) return { kind: 'known', keys: given };
     const only = rows[0];
@@ -64,11 +74,6 @@ export function oneTripKeys(builder: Knex.QueryBuilder, target: CaptureTarget): 
     return { kind: 'known', keys: [...before, ...after] };
   }
   return undefined;
-}
-
-function conflictsOnKey(onConflict: unknown, pk: readonly string[]): boolean {
-  const cols = Array.isArray(onConflict) ? onConflict : onConflict === undefined ? [] : [onConflict];
-  return cols.length === pk.length && pk.every((c) => cols.includes(c));
 }
 
 /**
@@ -178,20 +183,13 @@ async function runPostgresOneTrip(
   const b = internals(builder);
   const pk = target.translator.primaryKey;
   const appReturning = b._single.returning;
-  let addedReturning = false;
+  const addedReturning = plan.kind === 'generated' && appReturning === undefined;
   let sql: string;
   let bindings: unknown[];
   let keys: KeyTuple[] = [];
-  /** Key columns added to the app's own RETURNING list, left out of what the app gets. */
-  let addedColumns: string[] = [];
+  let toApp = (rows: Row[]): Row[] => rows;
   if (plan.kind === 'generated') {
-    addedReturning = appReturning === undefined;
-    const cols =
-      appReturning === undefined ? [] : Array.isArray(appReturning) ? appReturning : [appReturning];
-    if (!cols.includes('*')) {
-      if (!addedReturning) addedColumns = pk.filter((c) => !cols.includes(c));
-      builder.returning([...new Set([...(cols as string[]), ...pk])]);
-    }
+    toApp = returnKeysToo(builder, pk).toApp;
     const write = builder.toSQL();
     sql = `WITH dw_write AS (${write.sql}), dw_outbox AS (${OUTBOX_INSERT} SELECT ?, json_build_array(${pk.map(q).join(', ')})::text FROM dw_write) SELECT * FROM dw_write`;
     bindings = [...write.bindings, target.table.name];
@@ -225,13 +223,7 @@ async function runPostgresOneTrip(
   }
   const first = resp.rows[0];
   const firstId = plan.kind === 'generated' && first ? (first[pk[0] as string] ?? 0) : 0;
-  const rows =
-    addedColumns.length === 0
-      ? resp.rows
-      : resp.rows.map((r) =>
-          Object.fromEntries(Object.entries(r).filter(([c]) => !addedColumns.includes(c))),
-        );
-  const result = appReturning === undefined && !addedReturning ? resp : rows;
+  const result = appReturning === undefined && !addedReturning ? resp : toApp(resp.rows);
   return { result, insert: { result, keys: [], firstId, addedReturning }, keys };
 }
 

@@ -3,6 +3,7 @@ import { Gauge, Histogram } from 'prom-client';
 import { loadConfig } from '../config/load.js';
 import type { DualWriteConfig, DualWriteConfigInput } from '../config/schema.js';
 import { ConfigWatcher } from '../config/watch.js';
+import { sameColumns } from '../capture/keys.js';
 import { introspectMysql } from '../dialect/mysql/introspect.js';
 import { introspectPostgres } from '../dialect/postgres/introspect.js';
 import { DualWriteError, ErrorCode } from '../errors.js';
@@ -88,7 +89,7 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
     mysqlUniqueKeys = new Map(
       mysqlSchema.tables.map((t) => [
         t.name,
-        t.uniqueKeys.map((u) => u.columns).filter((cols) => !sameColumnSet(cols, t.primaryKey)),
+        t.uniqueKeys.map((u) => u.columns).filter((cols) => !sameColumns(cols, t.primaryKey)),
       ]),
     );
     translators =
@@ -255,8 +256,4 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
 
   watcher?.start();
   return makeDb(undefined);
-}
-
-function sameColumnSet(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((c) => b.includes(c));
 }

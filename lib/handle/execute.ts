@@ -92,7 +92,6 @@ async function runStatement(
   };
   if (trx) {
     const captured = await captureWrite(builder, target, trx.ktrx, (t, keys) => trx.capture.add(t, keys));
-    trx.capture.captured = true;
     return shapeWrite(method, captured, side, translator, appReturning);
   }
   const oneTrip = oneTripKeys(builder, target);

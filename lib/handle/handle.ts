@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
 import { createQuery, markTransaction } from './builder.js';
 import { createRaw, type RawOptions } from './raw.js';
-import { TrxCapture, type Scope, type TrxScope } from './scope.js';
+import { TrxCapture } from '../capture/transaction-keys.js';
+import type { Scope, TrxScope } from './scope.js';
 import type { DualWriteQueryInterface, DualWriteTransaction } from './types.js';
 
 /** Builds the knex-like callable of a scope (the handle, a context of it, or a transaction). */

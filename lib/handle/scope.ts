@@ -3,9 +3,8 @@ import type { Logger } from 'pino';
 import type { DualWriteConfig } from '../config/schema.js';
 import type { ReadObserver, RequestContext } from '../shadow/types.js';
 import type { Side, StagePlan } from '../stage/stage.js';
-import { keyText } from '../sync/buckets.js';
-import { enqueueKeys } from '../sync/outbox.js';
-import type { KeyTuple, TranslatorSet } from '../translate/types.js';
+import type { TrxCapture } from '../capture/transaction-keys.js';
+import type { TranslatorSet } from '../translate/types.js';
 import type { WriteGate } from './gate.js';
 
 /** What the handle needs from the outbox worker of the sync part. */
@@ -42,30 +41,6 @@ export interface HandleCore {
   notify(): void;
   /** Throws DualWriteError(Closed) once destroy() started. */
   assertOpen(): void;
-}
-
-/**
- * Keys a transaction's statements wrote, recorded in the outbox in one insert per table just before
- * the commit (still inside the transaction) instead of one insert per statement.
- */
-export class TrxCapture {
-  /** Whether the transaction wrote anything to sync (the worker is woken after the commit). */
-  captured = false;
-  readonly #pending = new Map<string, Map<string, KeyTuple>>();
-
-  add(table: string, keys: readonly KeyTuple[]): void {
-    this.captured = true;
-    let byText = this.#pending.get(table);
-    if (!byText) this.#pending.set(table, (byText = new Map()));
-    for (const k of keys) byText.set(keyText(k), k);
-  }
-
-  /** Writes the pending keys into the outbox through `trx`. */
-  async flush(trx: Knex.Transaction): Promise<void> {
-    const pending = [...this.#pending];
-    this.#pending.clear();
-    for (const [table, keys] of pending) await enqueueKeys(trx, table, [...keys.values()]);
-  }
 }
 
 /** An open transaction: every statement of it runs on `side` through `ktrx`. */
