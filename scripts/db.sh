@@ -1,113 +1,194 @@
 #!/usr/bin/env bash
-# Local MariaDB + PostgreSQL 15 for development, tests, the demo and benchmarks.
+# Local servers for development, tests, the demo and benchmarks: a real MySQL, MariaDB and
+# PostgreSQL 15, side by side.
 # Usage: scripts/db.sh start|stop|status|ensure (ensure: start unless MYSQL_URL/PG_URL are set)
 # Servers listen on 127.0.0.1 only; data lives in .dbdata/ (git-ignored).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DATA="$ROOT/.dbdata"
-MY_PORT="${DUALWRITE_MYSQL_PORT:-3307}"
+MYSQL_PORT="${DUALWRITE_MYSQL_PORT:-3308}"
+MARIADB_PORT="${DUALWRITE_MARIADB_PORT:-3307}"
 PG_PORT="${DUALWRITE_PG_PORT:-5433}"
 PASSWORD="dualwrite"
 DB_NAME="dualwrite"
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+# Debian's unstable suite packages MySQL (9.x); it needs a newer libc than Debian 12 has, so it runs
+# from a small Debian root of that suite made with debootstrap.
+MYSQL_SUITE="${DUALWRITE_MYSQL_SUITE:-sid}"
 
 log() { printf '[db] %s\n' "$*"; }
 die() { printf '[db] error: %s\n' "$*" >&2; exit 1; }
 is_root() { [ "$(id -u)" = "0" ]; }
 
 find_mariadbd() {
-  for c in mariadbd mysqld /usr/sbin/mariadbd /usr/sbin/mysqld; do
+  for c in mariadbd /usr/sbin/mariadbd; do
     if command -v "$c" >/dev/null 2>&1; then command -v "$c"; return 0; fi
   done
   return 1
 }
 
-have_binaries() { find_mariadbd >/dev/null && [ -x "$PG_BIN/postgres" ]; }
-
 docker_usable() { command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; }
+
+apt_install() {
+  log "installing $* with apt-get"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  # The Debian packages start their own system-wide servers; ours run separately.
+  (service mariadb stop; service postgresql stop) >/dev/null 2>&1 || true
+}
 
 install_missing() {
   local pkgs=()
   find_mariadbd >/dev/null || pkgs+=(mariadb-server mariadb-client)
   [ -x "$PG_BIN/postgres" ] || pkgs+=(postgresql-15)
+  is_root && ! command -v debootstrap >/dev/null 2>&1 && pkgs+=(debootstrap)
   [ ${#pkgs[@]} -eq 0 ] && return 0
-  if docker_usable; then return 0; fi
   if is_root && command -v apt-get >/dev/null 2>&1; then
-    log "installing ${pkgs[*]} with apt-get"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
-    # The Debian packages start their own system-wide servers; ours run separately.
-    (service mariadb stop || service postgresql stop || true) >/dev/null 2>&1 || true
-  else
+    apt_install "${pkgs[@]}"
+  elif ! docker_usable; then
     die "missing ${pkgs[*]}: install them (Debian: sudo apt-get install ${pkgs[*]}) or run a Docker engine for docker-compose.yml"
   fi
 }
 
-# ---------- MariaDB ----------
-MY_DIR="$DATA/mariadb"
-MY_SOCK="$MY_DIR/mysqld.sock"
-MY_PID="$MY_DIR/mysqld.pid"
-
-mariadb_client() { command -v mariadb || command -v mysql; }
-mariadb_install_db() { command -v mariadb-install-db || command -v mysql_install_db; }
-mariadb_running() { [ -f "$MY_PID" ] && kill -0 "$(cat "$MY_PID")" 2>/dev/null; }
-
-mariadb_reachable() {
-  "$(mariadb_client)" --no-defaults -h127.0.0.1 -P"$MY_PORT" -uroot -p"$PASSWORD" -e 'SELECT 1' >/dev/null 2>&1
-}
-
-start_mariadb() {
-  if mariadb_running; then log "mariadb already running on 127.0.0.1:$MY_PORT (pid $(cat "$MY_PID"))"; return 0; fi
-  # A server started elsewhere (another checkout, a service) already answers on our port: use it.
-  if mariadb_reachable; then log "mariadb already reachable on 127.0.0.1:$MY_PORT (not started here)"; return 0; fi
-  local user_args=()
-  is_root && user_args=(--user=mysql)
-  mkdir -p "$MY_DIR"
-  if [ ! -d "$MY_DIR/data/mysql" ]; then
-    log "initialising mariadb data directory"
-    mkdir -p "$MY_DIR/data"
-    is_root && chown -R mysql:mysql "$MY_DIR"
-    "$(mariadb_install_db)" --no-defaults "${user_args[@]}" --datadir="$MY_DIR/data" \
-      --auth-root-authentication-method=normal --skip-test-db >"$MY_DIR/install.log" 2>&1 \
-      || { cat "$MY_DIR/install.log" >&2; die "mariadb-install-db failed"; }
-  fi
-  is_root && chown -R mysql:mysql "$MY_DIR"
-  setsid "$(find_mariadbd)" --no-defaults "${user_args[@]}" --datadir="$MY_DIR/data" \
-    --port="$MY_PORT" --bind-address=127.0.0.1 --socket="$MY_SOCK" --pid-file="$MY_PID" \
-    --log-error="$MY_DIR/error.log" --skip-name-resolve \
-    --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
-    --max-connections=600 --innodb-flush-log-at-trx-commit=2 --innodb-buffer-pool-size=512M \
-    --max-allowed-packet=256M --skip-log-bin \
-    </dev/null >/dev/null 2>&1 &
-  local client; client="$(mariadb_client)"
+# ---------- shared helpers for the two MySQL-side servers ----------
+# wait_and_secure <client...>: waits for a fresh or running server, sets root's password for both
+# localhost and 127.0.0.1 on first start, creates the default database.
+secure_server() {
+  local name="$1" port="$2" errlog="$3"; shift 3
+  local client=("$@")
   for _ in $(seq 1 120); do
-    if "$client" --no-defaults -S "$MY_SOCK" -uroot -p"$PASSWORD" -e 'SELECT 1' >/dev/null 2>&1; then break; fi
-    if "$client" --no-defaults -S "$MY_SOCK" -uroot -e 'SELECT 1' >/dev/null 2>&1; then
-      "$client" --no-defaults -S "$MY_SOCK" -uroot -e "
-        ALTER USER 'root'@'localhost' IDENTIFIED BY '$PASSWORD';
-        CREATE USER IF NOT EXISTS 'root'@'127.0.0.1';
+    if "${client[@]}" -uroot -p"$PASSWORD" -e 'SELECT 1' >/dev/null 2>&1; then break; fi
+    if "${client[@]}" -uroot -e 'SELECT 1' >/dev/null 2>&1; then
+      "${client[@]}" -uroot -e "
+        CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY '$PASSWORD';
         ALTER USER 'root'@'127.0.0.1' IDENTIFIED BY '$PASSWORD';
         GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;
+        ALTER USER 'root'@'localhost' IDENTIFIED BY '$PASSWORD';
         FLUSH PRIVILEGES;"
       break
     fi
     sleep 0.5
   done
-  "$client" --no-defaults -h127.0.0.1 -P"$MY_PORT" -uroot -p"$PASSWORD" \
+  "${client[@]}" -uroot -p"$PASSWORD" \
     -e "CREATE DATABASE IF NOT EXISTS \`$DB_NAME\` CHARACTER SET utf8mb4" >/dev/null 2>&1 \
-    || { tail -20 "$MY_DIR/error.log" >&2 || true; die "mariadb did not come up on 127.0.0.1:$MY_PORT"; }
-  log "mariadb started on 127.0.0.1:$MY_PORT (pid $(cat "$MY_PID"))"
+    || { tail -20 "$errlog" >&2 || true; die "$name did not come up on 127.0.0.1:$port"; }
 }
 
-stop_mariadb() {
-  if ! mariadb_running; then log "mariadb not running"; return 0; fi
-  local pid; pid="$(cat "$MY_PID")"
+stop_pidfile() {
+  local name="$1" pidfile="$2"
+  if ! [ -f "$pidfile" ] || ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then log "$name not running"; return 0; fi
+  local pid; pid="$(cat "$pidfile")"
   kill "$pid" 2>/dev/null || true
-  for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  for _ in $(seq 1 120); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
   kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
-  rm -f "$MY_PID"
-  log "mariadb stopped"
+  rm -f "$pidfile"
+  log "$name stopped"
+}
+
+reachable_tcp() { # reachable_tcp <port> <client...>
+  local port="$1"; shift
+  "$@" --no-defaults -h127.0.0.1 -P"$port" -uroot -p"$PASSWORD" -e 'SELECT 1' >/dev/null 2>&1
+}
+
+# ---------- MariaDB ----------
+MARIADB_DIR="$DATA/mariadb"
+MARIADB_SOCK="$MARIADB_DIR/mysqld.sock"
+MARIADB_PID="$MARIADB_DIR/mysqld.pid"
+
+mariadb_client() { command -v mariadb || command -v mysql; }
+mariadb_running() { [ -f "$MARIADB_PID" ] && kill -0 "$(cat "$MARIADB_PID")" 2>/dev/null; }
+
+start_mariadb() {
+  if mariadb_running; then log "mariadb already running on 127.0.0.1:$MARIADB_PORT"; return 0; fi
+  # A server started elsewhere (another checkout, a service) already answers on our port: use it.
+  if reachable_tcp "$MARIADB_PORT" "$(mariadb_client)"; then log "mariadb already reachable on 127.0.0.1:$MARIADB_PORT (not started here)"; return 0; fi
+  local user_args=()
+  is_root && user_args=(--user=mysql)
+  mkdir -p "$MARIADB_DIR"
+  if [ ! -d "$MARIADB_DIR/data/mysql" ]; then
+    log "initialising mariadb data directory"
+    mkdir -p "$MARIADB_DIR/data"
+    is_root && chown -R mysql:mysql "$MARIADB_DIR"
+    mariadb-install-db --no-defaults "${user_args[@]}" --datadir="$MARIADB_DIR/data" \
+      --auth-root-authentication-method=normal --skip-test-db >"$MARIADB_DIR/install.log" 2>&1 \
+      || { cat "$MARIADB_DIR/install.log" >&2; die "mariadb-install-db failed"; }
+  fi
+  is_root && chown -R mysql:mysql "$MARIADB_DIR"
+  setsid "$(find_mariadbd)" --no-defaults "${user_args[@]}" --datadir="$MARIADB_DIR/data" \
+    --port="$MARIADB_PORT" --bind-address=127.0.0.1 --socket="$MARIADB_SOCK" --pid-file="$MARIADB_PID" \
+    --log-error="$MARIADB_DIR/error.log" --skip-name-resolve \
+    --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
+    --max-connections=600 --innodb-flush-log-at-trx-commit=2 --innodb-buffer-pool-size=512M \
+    --max-allowed-packet=256M --skip-log-bin \
+    </dev/null >/dev/null 2>&1 &
+  secure_server mariadb "$MARIADB_PORT" "$MARIADB_DIR/error.log" "$(mariadb_client)" --no-defaults -S "$MARIADB_SOCK"
+  log "mariadb started on 127.0.0.1:$MARIADB_PORT (pid $(cat "$MARIADB_PID"))"
+}
+
+# ---------- MySQL (Debian unstable's mysql-server-core, in a debootstrap root) ----------
+MYSQL_DIR="$DATA/mysql"
+MYSQL_ROOT="$MYSQL_DIR/root"
+# Paths as the server sees them, inside the root.
+MYSQL_VAR="/var/lib/dualwrite"
+MYSQL_PID="$MYSQL_ROOT$MYSQL_VAR/mysqld.pid"
+
+in_mysql_root() { chroot "$MYSQL_ROOT" "$@"; }
+mysql_running() { [ -f "$MYSQL_PID" ] && kill -0 "$(cat "$MYSQL_PID")" 2>/dev/null; }
+
+# The Debian mirror this machine's apt already uses.
+debian_mirror() {
+  local uri=""
+  if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+    uri="$(awk '/^URIs:/ { for (i = 2; i <= NF; i++) if ($i !~ /security/) { print $i; exit } }' /etc/apt/sources.list.d/debian.sources)"
+  fi
+  if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
+    uri="$(awk '$1 == "deb" && $0 !~ /security/ { for (i = 2; i <= NF; i++) if ($i ~ /^https?:/) { print $i; exit } }' /etc/apt/sources.list)"
+  fi
+  [ -n "$uri" ] || die "no Debian mirror found in the apt sources; set DUALWRITE_DEBIAN_MIRROR"
+  echo "$uri"
+}
+
+provision_mysql_root() {
+  [ -x "$MYSQL_ROOT/usr/sbin/mysqld" ] && return 0
+  is_root || die "a real MySQL needs root here (a debootstrap root and chroot), or a Docker engine for docker-compose.yml"
+  local mirror="${DUALWRITE_DEBIAN_MIRROR:-$(debian_mirror)}"
+  log "provisioning MySQL from Debian $MYSQL_SUITE (debootstrap, about 650 MB, once)"
+  rm -rf "$MYSQL_ROOT.partial"
+  mkdir -p "$MYSQL_DIR"
+  debootstrap --variant=minbase --include=mysql-server-core,mysql-client-core \
+    "$MYSQL_SUITE" "$MYSQL_ROOT.partial" "$mirror" >"$MYSQL_DIR/debootstrap.log" 2>&1 \
+    || { tail -20 "$MYSQL_DIR/debootstrap.log" >&2; die "debootstrap of MySQL failed (log: .dbdata/mysql/debootstrap.log)"; }
+  chroot "$MYSQL_ROOT.partial" sh -c 'getent group mysql >/dev/null || groupadd -r mysql; getent passwd mysql >/dev/null || useradd -r -g mysql -d /nonexistent -s /usr/sbin/nologin mysql'
+  mv "$MYSQL_ROOT.partial" "$MYSQL_ROOT"
+}
+
+start_mysql() {
+  if mysql_running; then log "mysql already running on 127.0.0.1:$MYSQL_PORT"; return 0; fi
+  if [ -x "$MYSQL_ROOT/usr/bin/mysql" ] && reachable_tcp "$MYSQL_PORT" in_mysql_root mysql; then
+    log "mysql already reachable on 127.0.0.1:$MYSQL_PORT (not started here)"; return 0
+  fi
+  provision_mysql_root
+  mkdir -p "$MYSQL_ROOT$MYSQL_VAR"
+  in_mysql_root chown -R mysql:mysql "$MYSQL_VAR"
+  if [ ! -d "$MYSQL_ROOT$MYSQL_VAR/data/mysql" ]; then
+    log "initialising mysql data directory"
+    rm -rf "$MYSQL_ROOT$MYSQL_VAR/data"
+    in_mysql_root /usr/sbin/mysqld --no-defaults --initialize-insecure --user=mysql \
+      --datadir="$MYSQL_VAR/data" --log-error="$MYSQL_VAR/init.log" \
+      || { cat "$MYSQL_ROOT$MYSQL_VAR/init.log" >&2; die "mysqld --initialize failed"; }
+  fi
+  # Production-like: binary log on, GTID enforcement on, the server's default sql_mode,
+  # caching_sha2_password; durability relaxed as on the other local servers.
+  setsid chroot "$MYSQL_ROOT" /usr/sbin/mysqld --no-defaults --user=mysql --datadir="$MYSQL_VAR/data" \
+    --port="$MYSQL_PORT" --bind-address=127.0.0.1 --socket="$MYSQL_VAR/mysqld.sock" \
+    --pid-file="$MYSQL_VAR/mysqld.pid" --log-error="$MYSQL_VAR/error.log" --mysqlx=OFF \
+    --secure-file-priv="" --skip-name-resolve --gtid-mode=ON --enforce-gtid-consistency=ON \
+    --max-connections=600 --innodb-flush-log-at-trx-commit=2 --sync-binlog=0 \
+    --innodb-buffer-pool-size=512M --max-allowed-packet=256M --binlog-expire-logs-seconds=3600 \
+    </dev/null >/dev/null 2>&1 &
+  secure_server mysql "$MYSQL_PORT" "$MYSQL_ROOT$MYSQL_VAR/error.log" in_mysql_root mysql --no-defaults -S "$MYSQL_VAR/mysqld.sock"
+  log "mysql $(in_mysql_root /usr/sbin/mysqld --version | awk '{print $3}') started on 127.0.0.1:$MYSQL_PORT (pid $(cat "$MYSQL_PID"))"
 }
 
 # ---------- PostgreSQL ----------
@@ -169,32 +250,49 @@ stop_postgres() {
 }
 
 status() {
-  if mariadb_running; then log "mariadb: running on 127.0.0.1:$MY_PORT (pid $(cat "$MY_PID"))"; else log "mariadb: stopped"; fi
+  if mysql_running; then log "mysql: running on 127.0.0.1:$MYSQL_PORT"; else log "mysql: stopped"; fi
+  if mariadb_running; then log "mariadb: running on 127.0.0.1:$MARIADB_PORT"; else log "mariadb: stopped"; fi
   if pg_running; then log "postgres: running on 127.0.0.1:$PG_PORT"; else log "postgres: stopped"; fi
-  log "MYSQL_URL=mysql://root:$PASSWORD@127.0.0.1:$MY_PORT/$DB_NAME"
+  log "MYSQL_URL=mysql://root:$PASSWORD@127.0.0.1:$MYSQL_PORT/$DB_NAME (MySQL)"
+  log "MYSQL_URL=mysql://root:$PASSWORD@127.0.0.1:$MARIADB_PORT/$DB_NAME (MariaDB)"
   log "PG_URL=postgres://postgres:$PASSWORD@127.0.0.1:$PG_PORT/$DB_NAME"
 }
 
-use_docker() { ! have_binaries && docker_usable; }
+# Docker is the fallback where the servers cannot be provisioned here (not root, no packages).
+use_docker() {
+  docker_usable || return 1
+  ! is_root || ! command -v apt-get >/dev/null 2>&1
+}
 
 case "${1:-}" in
   start)
-    install_missing
     if use_docker; then
-      log "server binaries not found; using docker compose"
+      log "using docker compose (docker-compose.yml)"
       (cd "$ROOT" && docker compose up -d --wait)
     else
-      have_binaries || die "mariadbd or $PG_BIN/postgres not found"
+      install_missing
+      find_mariadbd >/dev/null || die "mariadbd not found"
+      [ -x "$PG_BIN/postgres" ] || die "$PG_BIN/postgres not found"
+      start_mysql
       start_mariadb
       start_postgres
     fi
     status
     ;;
   stop)
-    if use_docker; then (cd "$ROOT" && docker compose down); else stop_mariadb; stop_postgres; fi
+    if use_docker; then (cd "$ROOT" && docker compose down); else
+      stop_pidfile mysql "$MYSQL_PID"
+      stop_pidfile mariadb "$MARIADB_PID"
+      stop_postgres
+    fi
     ;;
   ensure)
-    # Before `npm test`: start the local servers unless the environment points at other ones.
+    # Before `npm test`: what the tests need besides the servers (Chromium for the report test),
+    # then the local servers unless the environment points at other ones.
+    if ! command -v chromium >/dev/null 2>&1 && ! [ -x /usr/bin/chromium ]; then
+      if is_root && command -v apt-get >/dev/null 2>&1; then apt_install chromium
+      else die "the report test needs Chromium at /usr/bin/chromium (Debian: sudo apt-get install chromium)"; fi
+    fi
     if [ -n "${MYSQL_URL:-}" ] || [ -n "${PG_URL:-}" ]; then
       log "MYSQL_URL/PG_URL set: using those servers"
     else

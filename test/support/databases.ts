@@ -20,7 +20,7 @@ export async function createDatabases(name: string): Promise<TestDatabases> {
   const pgAdmin = createPostgresKnex({ url: pgUrlFromEnv(), pool: { max: 1 } });
   try {
     await mysqlAdmin.raw(`DROP DATABASE IF EXISTS \`${name}\``);
-    await mysqlAdmin.raw(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci`);
+    await mysqlAdmin.raw(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
     await pgAdmin.raw(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
     await pgAdmin.raw(`CREATE DATABASE "${name}"`);
   } finally {

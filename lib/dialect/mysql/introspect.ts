@@ -123,7 +123,7 @@ export async function introspectMysql(knex: Knex, database?: string): Promise<Da
             COLUMN_TYPE AS columnType, IS_NULLABLE AS nullable, COLUMN_DEFAULT AS def, EXTRA AS extra,
             CHARACTER_MAXIMUM_LENGTH AS charLength, NUMERIC_PRECISION AS numPrecision,
             NUMERIC_SCALE AS numScale, DATETIME_PRECISION AS fsp, CHARACTER_SET_NAME AS charset,
-            COLLATION_NAME AS collation, COLUMN_COMMENT AS comment, GENERATION_EXPRESSION AS generated
+            COLLATION_NAME AS collation, COLUMN_COMMENT AS comment, GENERATION_EXPRESSION AS generationExpr
        FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME, ORDINAL_POSITION`,
     [schema],
   );
@@ -194,7 +194,7 @@ export async function introspectMysql(knex: Knex, database?: string): Promise<Da
         const colName = str(c['name']);
         const collation = c['collation'] === null ? null : str(c['collation']);
         const isText = /char|text/.test(dataType);
-        const generatedExpr = str(c['generated']);
+        const generatedExpr = str(c['generationExpr']);
         const isJson = dataType === 'json' || (dataType === 'longtext' && jsonValid.has(colName));
         return {
           name: colName,
