@@ -18,6 +18,8 @@ export const ErrorCode = {
   SecondaryUnavailable: 'DW_SECONDARY_UNAVAILABLE',
   /** Schema conversion found something it cannot convert. */
   SchemaConversion: 'DW_SCHEMA_CONVERSION',
+  /** A knex feature the handle cannot offer safely (it would bypass capture), refused before it runs. */
+  Unsupported: 'DW_UNSUPPORTED',
   /** The handle was used after close(). */
   Closed: 'DW_CLOSED',
 } as const;

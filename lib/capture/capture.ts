@@ -6,6 +6,7 @@ import { internals, type BuilderInternals } from '../handle/knex-internals.js';
 import { runInsert, type InsertOutcome } from './insert.js';
 import { canonicalKeys, isKeyValue, keyOfRow, keysFromLookup, returnKeysToo, type KeyValue } from './keys.js';
 import { enqueueKeys } from '../sync/outbox.js';
+import { appStatement, internalRows } from './app-statement.js';
 
 export interface CaptureTarget {
   readonly table: { name: string; alias: string };
@@ -41,7 +42,7 @@ async function keysBefore(
   s._single.table = b._single.table;
   s._statements = b._statements.filter((st) => st.grouping === 'where' || st.grouping === 'join');
   select.select(pk.map((c) => `${target.table.alias}.${c}`)).forUpdate();
-  const rows = (await select) as Row[];
+  const rows = await internalRows(select, target.side);
   return rows.map((r) => keyOfRow(r, pk)).filter((k): k is KeyValue[] => k !== undefined);
 }
 
@@ -54,7 +55,7 @@ async function returningKeys(
   pk: readonly string[],
 ): Promise<{ result: unknown; keys: KeyValue[][] }> {
   const { appReturning, toApp } = returnKeysToo(builder, pk);
-  const rows = (await builder) as Row[];
+  const rows = (await appStatement(builder)).result as Row[];
   const keys = rows.map((r) => keyOfRow(r, pk)).filter((k): k is KeyValue[] => k !== undefined);
   return { result: appReturning === undefined ? rows.length : toApp(rows), keys };
 }
@@ -119,7 +120,7 @@ export async function captureWrite(
   } else if (b._method === 'update' || b._method === 'counter' || b._method === 'del') {
     const before = await keysBefore(builder, target, trx);
     const after = b._method === 'del' ? [] : movedKeys(b, target, before);
-    result = await builder;
+    result = (await appStatement(builder)).result;
     raw = [...before, ...after];
   } else {
     throw uncaptured(target.table.name, `a ${b._method} statement cannot be captured in a syncing stage`);

@@ -3,6 +3,7 @@ import { DualWriteError, ErrorCode } from '../errors.js';
 import { Side } from '../stage/stage.js';
 import type { Row } from '../translate/types.js';
 import { internals, isKnexRaw } from '../handle/knex-internals.js';
+import { appStatement, internalRows } from './app-statement.js';
 import { conflictColumns, isKeyValue, keyOfRow, sameColumns, type KeyValue } from './keys.js';
 
 export interface InsertTarget {
@@ -70,7 +71,7 @@ export async function runInsert(
     const before = mergeSetsKey(_single.merge, pk)
       ? await keysByUniqueValues(conn, target, rows, otherKeys, true)
       : [];
-    const result = await builder;
+    const { result } = await appStatement(builder);
     const after = await keysByUniqueValues(conn, target, rows, otherKeys, false);
     const firstId = Array.isArray(result) ? (result[0] ?? 0) : 0;
     const keys = uniqueKeys([...(given as KeyValue[][]), ...before, ...after]);
@@ -78,7 +79,7 @@ export async function runInsert(
   }
   // Given keys are the keys written, except for a PostgreSQL upsert (RETURNING below says which rows).
   if ((!missing && !(upsert && needKeys && target.side === Side.Postgres)) || rows.length === 0) {
-    const result = await builder;
+    const { result } = await appStatement(builder);
     const firstId = target.side === Side.Mysql && Array.isArray(result) ? (result[0] ?? 0) : 0;
     return { result, keys: given as KeyValue[][], firstId, addedReturning: false };
   }
@@ -92,7 +93,7 @@ export async function runInsert(
       const cols = Array.isArray(appReturning) ? appReturning : [appReturning];
       builder.returning([...new Set([...(cols as string[]), ...pk])]);
     }
-    const result = (await builder) as Row[];
+    const result = (await appStatement(builder)).result as Row[];
     const keys = result.map((r) => keyOfRow(r, pk)).filter((k): k is KeyValue[] => k !== undefined);
     if (needKeys && keys.length < result.length) throw uncaptured(target.name, 'RETURNING gave no key');
     const first = result[0];
@@ -102,7 +103,7 @@ export async function runInsert(
 
   // MySQL.
   if (upsert) {
-    const result = await builder;
+    const { result } = await appStatement(builder);
     if (!needKeys)
       return { result, keys: [], firstId: Array.isArray(result) ? result[0] : 0, addedReturning: false };
     const keys = await reselectByConflict(conn, target, rows, conflict);
@@ -112,8 +113,8 @@ export async function runInsert(
   if (missingCols.length !== 1) throw uncaptured(target.name, 'more than one key column has no value');
   const idCol = missingCols[0] as string;
   if (rows.length === 1 || !needKeys) {
-    const result = await builder;
-    const id = Array.isArray(result) ? result[0] : undefined;
+    const { result, response } = await appStatement(builder);
+    const id = insertIdOf(response) ?? (Array.isArray(result) ? result[0] : undefined);
     if (needKeys && (!isKeyValue(id) || id === 0)) throw uncaptured(target.name, 'no generated key');
     const keys = needKeys ? [pk.map((c) => (c === idCol ? id : rows[0]?.[c]) as KeyValue)] : [];
     return { result, keys, firstId: id ?? 0, addedReturning: false };
@@ -123,13 +124,19 @@ export async function runInsert(
   let firstResult: unknown;
   for (const row of rows) {
     const single = conn(internals(builder)._single.table as string).insert(row);
-    const result = await single;
+    const { result, response } = await appStatement(single);
     firstResult ??= result;
-    const id = Array.isArray(result) ? result[0] : undefined;
+    const id = insertIdOf(response) ?? (Array.isArray(result) ? result[0] : undefined);
     if (!isKeyValue(id) || id === 0) throw uncaptured(target.name, 'no generated key');
     keys.push(pk.map((c) => (c === idCol ? id : row[c]) as KeyValue));
   }
   return { result: firstResult, keys, firstId: keys[0]?.[pk.indexOf(idCol)] ?? 0, addedReturning: false };
+}
+
+/** The generated id MySQL reported for an insert (its raw `[ResultSetHeader, fields]` response). */
+function insertIdOf(response: unknown): KeyValue | undefined {
+  const header = Array.isArray(response) ? (response[0] as { insertId?: unknown } | undefined) : undefined;
+  return header && isKeyValue(header.insertId) ? header.insertId : undefined;
 }
 
 /** Upsert without key values: the rows now hold the conflict columns' values; select their keys. */
@@ -186,7 +193,7 @@ async function keysByUniqueValues(
     .where((w) => {
       for (const l of lookups) void w.orWhereIn([...l.cols], l.values);
     });
-  const found = (await (lock ? select.forUpdate() : select)) as Row[];
+  const found = await internalRows(lock ? select.forUpdate() : select, target.side);
   return found.map((r) => keyOfRow(r, target.primaryKey)).filter((k): k is KeyValue[] => k !== undefined);
 }
 

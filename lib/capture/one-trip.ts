@@ -5,6 +5,8 @@ import { keyText } from '../sync/buckets.js';
 import type { KeyTuple, Row } from '../translate/types.js';
 import { quoteIdent } from '../sync/sql.js';
 import { internals } from '../handle/knex-internals.js';
+import type { StatementWrap } from '../handle/statement-context.js';
+import { appStatement } from './app-statement.js';
 import type { CapturedWrite, CaptureTarget } from './capture.js';
 import { movedKeys } from './capture.js';
 import { insertRows } from './insert.js';
@@ -77,65 +79,63 @@ export function oneTripKeys(builder: Knex.QueryBuilder, target: CaptureTarget): 
 }
 
 /**
- * Runs the app's write and records its keys in the outbox in one round trip: on MySQL through
- * `mysqlWrites` (a pool allowing multiple statements), on PostgreSQL as one statement on `pg`.
+ * Runs the app's write and records its keys in the outbox in one round trip: on MySQL the builder must
+ * be built on a pool allowing multiple statements, on PostgreSQL it runs as one statement. knex
+ * runs the app's statement as usual (events, hooks, results); the outbox insert is added to it at the
+ * driver (see StatementWrap).
  */
 export function runOneTrip(
-  pools: { mysqlWrites: Knex; pg: Knex },
   builder: Knex.QueryBuilder,
   target: CaptureTarget,
   plan: OneTripKeys,
 ): Promise<CapturedWrite> {
   return target.side === Side.Mysql
-    ? runMysqlOneTrip(pools.mysqlWrites, builder, target, plan)
-    : runPostgresOneTrip(pools.pg, builder, target, plan);
+    ? runMysqlOneTrip(builder, target, plan)
+    : runPostgresOneTrip(builder, target, plan);
 }
 
 /**
  * MySQL: `START TRANSACTION; <write>; INSERT INTO outbox ...; COMMIT` as one query. MySQL stops at the
  * first failing statement; the transaction is then rolled back before the connection goes back to the
- * pool, so a failed write leaves neither the row nor its keys. Results come in knex's shapes.
+ * pool, so a failed write leaves neither the row nor its keys.
  */
 async function runMysqlOneTrip(
-  writes: Knex,
   builder: Knex.QueryBuilder,
   target: CaptureTarget,
   plan: OneTripKeys,
 ): Promise<CapturedWrite> {
-  const write = builder.toSQL();
   const outbox = mysqlOutboxInsert(target, plan);
   // No keys (an IN list of nothing): the write alone, as autocommit.
-  const [sql, bindings, writeResult] = outbox
-    ? [
-        `START TRANSACTION; ${write.sql}; ${outbox.sql}; COMMIT`,
-        [...write.bindings, ...outbox.bindings],
-        WRITE_RESULT,
-      ]
-    : [write.sql, [...write.bindings], -1];
-  const client = writes.client as Knex.Client;
-  const conn: unknown = await client.acquireConnection();
-  let response: unknown;
-  try {
-    const obj = (await client.query(conn, { sql, bindings })) as { response: [unknown, unknown] };
-    response = obj.response[0];
-  } catch (error) {
-    if (outbox) await rollback(client, conn);
-    throw asAppError(error, builder, sql);
-  } finally {
-    await client.releaseConnection(conn);
-  }
-  const header = (writeResult < 0 ? response : (response as unknown[])[writeResult]) as {
-    insertId?: number | string;
-    affectedRows?: number;
+  const wrap: StatementWrap | undefined = outbox && {
+    wrap: (sql, bindings) => ({
+      sql: `START TRANSACTION; ${sql}; ${outbox.sql}; COMMIT`,
+      bindings: [...bindings, ...outbox.bindings],
+    }),
+    unwrap: (response) => {
+      const [results, fields] = response as [unknown[], unknown[]];
+      return [results[WRITE_RESULT], fields[WRITE_RESULT]];
+    },
+    failed: (connection) => mysqlRollback(connection),
   };
-  if (internals(builder)._method !== 'insert') {
-    return { result: header.affectedRows ?? 0, insert: undefined, keys: outbox?.keys ?? [] };
-  }
+  const { result, response } = await appStatement(builder, wrap);
+  const header = (Array.isArray(response) ? response[0] : undefined) as { insertId?: KeyValue } | undefined;
   const keys =
-    plan.kind === 'generated'
-      ? canonicalKeys(target.translator, [[header.insertId as KeyValue]], target.side)
+    plan.kind === 'generated' && internals(builder)._method === 'insert'
+      ? canonicalKeys(target.translator, [[header?.insertId as KeyValue]], target.side)
       : (outbox?.keys ?? []);
-  return { result: [header.insertId ?? 0], insert: undefined, keys };
+  return { result, insert: undefined, keys };
+}
+
+/** After a failed multi-statement query the transaction it began may still be open: end it. */
+function mysqlRollback(connection: unknown): Promise<void> {
+  const conn = connection as { query(sql: string, cb: (err: Error | null) => void): void; destroy?(): void };
+  return new Promise((resolve) => {
+    conn.query('ROLLBACK', (err) => {
+      // A connection that cannot roll back is broken: close it so the pool's validation drops it.
+      if (err) conn.destroy?.();
+      resolve();
+    });
+  });
 }
 
 const OUTBOX_INSERT = `INSERT INTO ${META_TABLES.outbox} (table_name, pk)`;
@@ -172,10 +172,10 @@ function mysqlOutboxInsert(
  * PostgreSQL: the outbox insert rides on the app's statement as a data-modifying WITH, so both commit
  * or fail together in one statement: `WITH dw_outbox AS (INSERT ... VALUES ...) <write>`, or for a
  * generated key `WITH dw_write AS (<insert> RETURNING ...), dw_outbox AS (INSERT ... SELECT ... FROM
- * dw_write) SELECT * FROM dw_write`.
+ * dw_write) SELECT * FROM dw_write`. The driver sees the app's SQL with its `$n` placeholders already
+ * numbered: the outbox's parameters are numbered after them.
  */
 async function runPostgresOneTrip(
-  pg: Knex,
   builder: Knex.QueryBuilder,
   target: CaptureTarget,
   plan: OneTripKeys,
@@ -184,36 +184,37 @@ async function runPostgresOneTrip(
   const pk = target.translator.primaryKey;
   const appReturning = b._single.returning;
   const addedReturning = plan.kind === 'generated' && appReturning === undefined;
-  let sql: string;
-  let bindings: unknown[];
   let keys: KeyTuple[] = [];
   let toApp = (rows: Row[]): Row[] => rows;
+  let wrap: StatementWrap | undefined;
   if (plan.kind === 'generated') {
     toApp = returnKeysToo(builder, pk).toApp;
-    const write = builder.toSQL();
-    sql = `WITH dw_write AS (${write.sql}), dw_outbox AS (${OUTBOX_INSERT} SELECT ?, json_build_array(${pk.map(q).join(', ')})::text FROM dw_write) SELECT * FROM dw_write`;
-    bindings = [...write.bindings, target.table.name];
+    wrap = {
+      wrap: (sql, bindings) => ({
+        sql: `WITH dw_write AS (${sql}), dw_outbox AS (${OUTBOX_INSERT} SELECT $${bindings.length + 1}, json_build_array(${pk.map(q).join(', ')})::text FROM dw_write) SELECT * FROM dw_write`,
+        bindings: [...bindings, target.table.name],
+      }),
+      // The statement is a SELECT of the inserted rows: knex is told what it was.
+      unwrap: (response) => Object.assign(response as object, { command: 'INSERT' }),
+    };
   } else {
-    const write = builder.toSQL();
     const values = outboxValues(target, plan.keys);
-    sql = values ? `WITH dw_outbox AS (${OUTBOX_INSERT} ${values.sql}) ${write.sql}` : write.sql;
-    bindings = [...(values?.bindings ?? []), ...write.bindings];
     keys = values?.keys ?? [];
+    wrap = values && {
+      wrap: (sql, bindings) => {
+        let n = bindings.length;
+        const numbered = values.sql.replace(/\?/g, () => `$${++n}`);
+        return {
+          sql: `WITH dw_outbox AS (${OUTBOX_INSERT} ${numbered}) ${sql}`,
+          bindings: [...bindings, ...values.bindings],
+        };
+      },
+      unwrap: (response) => response,
+    };
   }
-  const client = pg.client as Knex.Client;
-  const conn: unknown = await client.acquireConnection();
-  let resp: { rows: Row[]; rowCount: number | null };
-  try {
-    resp = ((await client.query(conn, { sql, bindings })) as { response: typeof resp }).response;
-  } catch (error) {
-    throw asAppError(error, builder, client.positionBindings(sql));
-  } finally {
-    await client.releaseConnection(conn);
-  }
-  if (b._method !== 'insert') {
-    const result = appReturning === undefined ? (resp.rowCount ?? 0) : resp.rows;
-    return { result, insert: undefined, keys };
-  }
+  const { result, response } = await appStatement(builder, wrap);
+  const resp = response as { rows: Row[]; rowCount: number | null };
+  if (b._method !== 'insert') return { result, insert: undefined, keys };
   if (plan.kind === 'generated') {
     keys = canonicalKeys(
       target.translator,
@@ -223,29 +224,6 @@ async function runPostgresOneTrip(
   }
   const first = resp.rows[0];
   const firstId = plan.kind === 'generated' && first ? (first[pk[0] as string] ?? 0) : 0;
-  const result = appReturning === undefined && !addedReturning ? resp : toApp(resp.rows);
-  return { result, insert: { result, keys: [], firstId, addedReturning }, keys };
-}
-
-/** After a failed statement the transaction may still be open on the connection: end it. */
-async function rollback(client: Knex.Client, conn: unknown): Promise<void> {
-  try {
-    await client.query(conn, { sql: 'ROLLBACK', bindings: [] });
-  } catch {
-    // A connection that cannot roll back is broken: close it so the pool's validation drops it.
-    (conn as { destroy?: () => void }).destroy?.();
-  }
-}
-
-/**
- * knex names the failing statement in the message: name the app's, not the whole round trip. `sent`
- * is the SQL as knex sent it (knex prefixed it to the message of a PostgreSQL error).
- */
-function asAppError(error: unknown, builder: Knex.QueryBuilder, sent: string): unknown {
-  if (!(error instanceof Error)) return error;
-  const sqlMessage = (error as { sqlMessage?: unknown }).sqlMessage;
-  let server = typeof sqlMessage === 'string' ? sqlMessage : error.message;
-  if (server.startsWith(`${sent} - `)) server = server.slice(sent.length + 3);
-  error.message = `${builder.toString()} - ${server}`;
-  return error;
+  const appResult = appReturning === undefined && !addedReturning ? resp : toApp(resp.rows);
+  return { result: appResult, insert: { result: appResult, keys: [], firstId, addedReturning }, keys };
 }

@@ -1,11 +1,9 @@
+import { EventEmitter } from 'node:events';
 import type { Knex } from 'knex';
 import { Gauge, Histogram } from 'prom-client';
 import { loadConfig } from '../config/load.js';
 import type { DualWriteConfig, DualWriteConfigInput } from '../config/schema.js';
 import { ConfigWatcher } from '../config/watch.js';
-import { sameColumns } from '../capture/keys.js';
-import { introspectMysql } from '../dialect/mysql/introspect.js';
-import { introspectPostgres } from '../dialect/postgres/introspect.js';
 import { DualWriteError, ErrorCode } from '../errors.js';
 import { DualWriteEvents } from '../observe/events.js';
 import { createDefaultLogger, type Logger } from '../observe/logger.js';
@@ -16,16 +14,27 @@ import { InstanceRegistry } from '../stage/instances.js';
 import type { Side, Stage } from '../stage/stage.js';
 import { KeySyncer } from '../sync/syncer.js';
 import { SyncWorker } from '../sync/worker.js';
-import { buildTranslators } from '../translate/build.js';
 import type { TranslatorSet } from '../translate/types.js';
+import { admission } from './admit.js';
+import { createAppKnex, type AppKnexInput } from './app-knex.js';
 import { WriteGate } from './gate.js';
 import { queryInterface } from './handle.js';
-import { createMysqlWritePool, createPools } from './pools.js';
+import { SchemaKnowledge } from './schema-knowledge.js';
+import { createPools } from './pools.js';
+import { forwardAppEvents } from './statement-context.js';
 import { readStatus } from './status.js';
 import type { HandleCore, OutboxWorkerLike, Scope } from './scope.js';
 import type { DualWriteControl, DualWriteDb, DualWriteStatus } from './types.js';
 
 export interface DualWriteOptions {
+  /**
+   * The app's own knex configuration (or the knex instance it used until now: its configuration is
+   * taken, its pool left alone). The app's MySQL statements run with it — its mysql2 settings (typeCast,
+   * dateStrings, supportBigNumbers, bigNumberStrings, decimalNumbers, timezone...), pool, session and
+   * knex hooks — and results from PostgreSQL are shaped as those settings shape MySQL's. Connection
+   * details it leaves out come from `mysql.url`. @default mysql2's defaults on `mysql.url`
+   */
+  knex?: AppKnexInput;
   /** Configuration object; with `configFile`, merged over the file. */
   config?: DualWriteConfigInput;
   /** JSON or YAML config file, watched: stage flips and other changes apply without a restart. */
@@ -82,24 +91,14 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
 
   const urls = { mysql: config.mysql.url, postgres: config.postgres.url };
   const knex = createPools(urls, { mysql: config.mysql.poolMax, postgres: config.postgres.poolMax }, logger);
-  let translators: TranslatorSet;
-  let mysqlUniqueKeys: Map<string, string[][]>;
+  let translators: SchemaKnowledge;
   try {
-    const mysqlSchema = await introspectMysql(knex.mysql);
-    mysqlUniqueKeys = new Map(
-      mysqlSchema.tables.map((t) => [
-        t.name,
-        t.uniqueKeys.map((u) => u.columns).filter((cols) => !sameColumns(cols, t.primaryKey)),
-      ]),
-    );
-    translators =
-      options.translators ?? buildTranslators(mysqlSchema, await introspectPostgres(knex.postgres), config);
+    translators = await SchemaKnowledge.load(knex, () => config, options.translators);
   } catch (error) {
     await Promise.all([knex.mysql.destroy(), knex.postgres.destroy()]);
     throw error;
   }
 
-  const mysqlWrites = createMysqlWritePool(urls.mysql, config.mysql.poolMax, logger);
   const events = new DualWriteEvents();
   const metrics = createMetrics();
   const gate = new WriteGate();
@@ -138,11 +137,21 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
     }),
   });
   ref.controller = stageController;
+  const app = createAppKnex({
+    input: options.knex,
+    urls,
+    poolMax: { mysql: config.mysql.poolMax, postgres: config.postgres.poolMax },
+    hooks: admission({ plan: () => stageController.plan(), config: () => config }),
+    logger,
+  });
+  const appPools = [app.mysql, app.mysqlWrites, app.postgres];
+  const appEvents = new EventEmitter();
+  forwardAppEvents(appPools, appEvents);
   if (instances) {
     try {
       await instances.start();
     } catch (error) {
-      await Promise.all([knex.mysql.destroy(), knex.postgres.destroy(), mysqlWrites.destroy()]);
+      await Promise.all([knex.mysql.destroy(), knex.postgres.destroy(), ...appPools.map((p) => p.destroy())]);
       throw error;
     }
   }
@@ -180,14 +189,16 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
   const notifyWindowMs = options.notifyWindowMs ?? config.sync.notifyWindowMs;
   const core: HandleCore = {
     knex,
-    mysqlWrites,
+    app,
+    appEvents,
     translators,
     gate,
     logger,
     readObserver: options.readObserver,
     config: () => config,
     plan: () => stageController.plan(),
-    mysqlUniqueKeys: (table) => mysqlUniqueKeys.get(table),
+    mysqlUniqueKeys: (table) => translators.uniqueKeys(table),
+    tables: translators,
     notify: () => {
       // Commits within one window wake the worker once: fewer claim cycles competing with the app
       // for this event loop, at the cost of at most the window in lag.
@@ -216,7 +227,7 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
       await worker?.close();
       await instances?.stop();
     } finally {
-      const pools = [knex.mysql, knex.postgres, mysqlWrites, workerKnex?.mysql, workerKnex?.postgres];
+      const pools = [knex.mysql, knex.postgres, ...appPools, workerKnex?.mysql, workerKnex?.postgres];
       await Promise.all(pools.map((p) => p?.destroy()));
     }
   };
@@ -243,7 +254,8 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
         return config;
       },
       knex,
-      mysqlWrites,
+      app: { mysql: app.mysql, postgres: app.postgres },
+      mysqlWrites: app.mysqlWrites,
       context,
     };
     Object.assign(db, {

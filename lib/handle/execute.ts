@@ -1,7 +1,9 @@
 import type { Knex } from 'knex';
+import { appStatement } from '../capture/app-statement.js';
 import { captureWrite, type CapturedWrite } from '../capture/capture.js';
 import { runInsert } from '../capture/insert.js';
 import { oneTripKeys, runOneTrip } from '../capture/one-trip.js';
+import { DualWriteError, ErrorCode } from '../errors.js';
 import { isMetaTable } from '../meta/tables.js';
 import type { ReadObservation } from '../shadow/types.js';
 import { otherSide, Side, type StagePlan } from '../stage/stage.js';
@@ -9,27 +11,74 @@ import type { Row, RowTranslator } from '../translate/types.js';
 import { internals, isKnexRaw } from './knex-internals.js';
 import { mainTableOf, replay, translatorOf, type QueryState } from './replay.js';
 import { aggregateRenames, appRow, renameKeys, rowsOf, shapeRead } from './results.js';
-import type { TrxScope } from './scope.js';
+import type { HandleCore, TrxScope } from './scope.js';
+import { implicitTransaction } from './implicit.js';
+import { internally, startStatement } from './statement-context.js';
 
 const READ_METHODS = new Set(['select', 'first', 'pluck', 'columnInfo']);
 
-/** Runs a query the app awaited: reads on the authoritative side, writes through the gate and capture. */
-export async function executeQuery(state: QueryState): Promise<unknown> {
+/** The builder of the app's query for `side`, on `conn` (a transaction, or the app-facing pool). */
+function build(state: QueryState, side: Side, conn: Knex | Knex.Transaction): Knex.QueryBuilder {
+  return replay(state, side, conn, { translate: side === Side.Postgres });
+}
+
+/**
+ * The one executor of the handle's queries (every execution method of its builders comes here): reads
+ * on the authoritative side, writes through the gate and capture.
+ */
+export function executeQuery(state: QueryState): Promise<unknown> {
   const { core, trx } = state.scope;
   core.assertOpen();
-  if (trx) return runStatement(state, trx.plan, trx, undefined);
-  const probePlan = core.plan();
-  const probeSide = probePlan.authoritative;
-  const probe = replay(state, probeSide, core.knex[probeSide]);
-  if (READ_METHODS.has(internals(probe)._method)) return runRead(state, probe, probePlan, undefined);
-  const leave = await core.gate.enter();
-  try {
-    const plan = core.plan();
-    // The stage may have flipped while the write waited at the gate: rebuild for the new side.
-    return await runStatement(state, plan, undefined, plan.authoritative === probeSide ? probe : undefined);
-  } finally {
-    leave();
+  return internally(async () => {
+    if (trx) return runStatement(state, trx.plan, trx, undefined);
+    const probePlan = core.plan();
+    const probeSide = probePlan.authoritative;
+    const probe = build(state, probeSide, core.app[probeSide]);
+    if (READ_METHODS.has(internals(probe)._method)) return runRead(state, probe, probePlan, undefined);
+    const leave = await core.gate.enter();
+    try {
+      const plan = core.plan();
+      // The stage may have flipped while the write waited at the gate: rebuild for the new side.
+      return await runStatement(state, plan, undefined, plan.authoritative === probeSide ? probe : undefined);
+    } finally {
+      leave();
+    }
+  });
+}
+
+/**
+ * `.stream()` / `.pipe()`: a read streamed from the authoritative side. A write cannot be streamed in a
+ * syncing stage (its keys could not be captured): refused before it runs.
+ */
+export function streamQuery(state: QueryState, method: 'stream' | 'pipe', args: unknown[]): unknown {
+  const { core, trx } = state.scope;
+  core.assertOpen();
+  const plan = trx?.plan ?? core.plan();
+  const side = plan.authoritative;
+  const builder = build(state, side, trx?.ktrx ?? core.app[side]);
+  if (
+    !READ_METHODS.has(internals(builder)._method) &&
+    plan.syncs &&
+    core.config().capture.mode !== 'triggers'
+  ) {
+    throw new DualWriteError(
+      ErrorCode.UncapturedWrite,
+      `a ${internals(builder)._method} cannot be streamed in stage ${plan.stage}: its keys could not be captured`,
+    );
   }
+  return startStatement('app', () => (builder[method] as (...a: unknown[]) => unknown).apply(builder, args));
+}
+
+/** Tables of knex's own migration bookkeeping: written as they are when only one side has them. */
+export function unsyncedTables(core: HandleCore): Set<string> {
+  const name =
+    (core.app.config.migrations as { tableName?: string } | undefined)?.tableName ?? 'knex_migrations';
+  return new Set([name, `${name}_lock`]);
+}
+
+/** Whether writes to this table are captured in `plan` (synced tables only). */
+function capturedTable(core: HandleCore, plan: StagePlan, table: string | undefined): boolean {
+  return plan.syncs && table !== undefined && !isMetaTable(table) && !core.config().tables[table]?.exclude;
 }
 
 async function runStatement(
@@ -40,23 +89,26 @@ async function runStatement(
 ): Promise<unknown> {
   const { core } = state.scope;
   const side = plan.authoritative;
-  const builder = built ?? replay(state, side, trx?.ktrx ?? core.knex[side]);
+  const builder = built ?? build(state, side, trx?.ktrx ?? core.app[side]);
   const method = internals(builder)._method;
   if (READ_METHODS.has(method)) return runRead(state, builder, plan, trx);
 
   const table = mainTableOf(state);
   const config = core.config();
   const appReturning = internals(builder)._single.returning !== undefined;
-  const captureOn =
-    plan.syncs && table !== undefined && !isMetaTable(table.name) && !config.tables[table.name]?.exclude;
+  let captureOn = capturedTable(core, plan, table?.name);
+  if (captureOn && table && !core.translators.has(table.name)) {
+    captureOn = await core.tables.resolveUnknown(table.name, side, unsyncedTables(core));
+  }
   const translator = table && captureOn ? core.translators.table(table.name) : translatorOf(state);
 
   if (!captureOn || !translator || !table) {
+    if (side === Side.Mysql) return (await appStatement(builder)).result;
     if (method === 'insert' && translator) {
       const outcome = await runInsert(
         builder,
         { name: translator.table, primaryKey: translator.primaryKey, side },
-        trx?.ktrx ?? core.knex[side],
+        trx?.ktrx ?? core.app[side],
         false,
       );
       return shapeWrite(
@@ -67,19 +119,14 @@ async function runStatement(
         appReturning,
       );
     }
-    return shapeWrite(
-      method,
-      { result: await builder, insert: undefined, keys: [] },
-      side,
-      translator,
-      appReturning,
-    );
+    const { result } = await appStatement(builder);
+    return shapeWrite(method, { result, insert: undefined, keys: [] }, side, translator, appReturning);
   }
   if (config.strict) checkOtherSide(builder, translator, side);
 
   if (config.capture.mode === 'triggers') {
     // Triggers record the keys in the same transaction; the handle only wakes the worker.
-    const result = await builder;
+    const { result } = await appStatement(builder);
     if (trx) trx.capture.captured = true;
     else core.notify();
     return shapeWrite(method, { result, insert: undefined, keys: [] }, side, translator, appReturning);
@@ -94,10 +141,16 @@ async function runStatement(
     const captured = await captureWrite(builder, target, trx.ktrx, (t, keys) => trx.capture.add(t, keys));
     return shapeWrite(method, captured, side, translator, appReturning);
   }
-  const oneTrip = oneTripKeys(builder, target);
-  const captured = oneTrip
-    ? await runOneTrip({ mysqlWrites: core.mysqlWrites, pg: core.knex.postgres }, builder, target, oneTrip)
-    : await core.knex[side].transaction((t) => captureWrite(builder, target, t));
+  const oneTrip = state.connection === undefined ? oneTripKeys(builder, target) : undefined;
+  let captured: CapturedWrite;
+  if (oneTrip) {
+    // MySQL sends the write and its outbox row as one multi-statement query, on the pool that allows it.
+    const tripBuilder = side === Side.Mysql ? build(state, side, core.app.mysqlWrites) : builder;
+    captured = await runOneTrip(tripBuilder, target, oneTrip);
+  } else {
+    const trxConfig = state.connection === undefined ? undefined : { connection: state.connection };
+    captured = await implicitTransaction(core.app[side], (t) => captureWrite(builder, target, t), trxConfig);
+  }
   core.notify();
   return shapeWrite(method, captured, side, translator, appReturning);
 }
@@ -116,7 +169,10 @@ function checkOtherSide(builder: Knex.QueryBuilder, translator: RowTranslator, s
   }
 }
 
-/** Write results in the shape knex gives on MySQL, whichever side ran them (returning rows app-shaped). */
+/**
+ * Write results in the shape knex gives on MySQL, whichever side ran them. On MySQL the app's own knex
+ * answered the app's statement: its result goes back untouched.
+ */
 function shapeWrite(
   method: string,
   captured: CapturedWrite,
@@ -125,12 +181,13 @@ function shapeWrite(
   appReturning: boolean,
 ): unknown {
   const { result, insert } = captured;
+  if (side === Side.Mysql) return result;
   if (appReturning && Array.isArray(result)) {
     return result.map((r: unknown) =>
       r && typeof r === 'object' && !Array.isArray(r) ? appRow(r as Row, translator, side) : r,
     );
   }
-  if (method === 'insert' && side === Side.Postgres) return [insert?.firstId ?? 0];
+  if (method === 'insert') return [insert?.firstId ?? 0];
   return result;
 }
 
@@ -144,11 +201,11 @@ async function runRead(
   const side = plan.authoritative;
   const { _method: method, _single, _statements } = internals(builder);
   const started = performance.now();
-  const raw: unknown = await builder;
-  const result = side === Side.Postgres ? renameKeys(raw, aggregateRenames(_statements)) : raw;
+  const { result: raw } = await appStatement(builder);
   const latencyMs = performance.now() - started;
-  const translator = translatorOf(state);
-  const shaped = shapeRead(method, result, translator, side, _single.pluck);
+  const result = side === Side.Postgres ? renameKeys(raw, aggregateRenames(_statements)) : raw;
+  const shaped =
+    side === Side.Mysql ? raw : shapeRead(method, result, translatorOf(state), side, _single.pluck);
   const observer = core.readObserver;
   if (observer && !trx && plan.shadowReads && (method === 'select' || method === 'first')) {
     const snapshot: QueryState = { ...state, calls: [...state.calls] };
@@ -165,7 +222,7 @@ async function runRead(
         context,
         at,
         runOnOther: async () => {
-          const built = replay(snapshot, other, core.knex[other]);
+          const built = replay(snapshot, other, core.knex[other], { translate: other === Side.Postgres });
           const rows: unknown = await built;
           const named =
             other === Side.Postgres ? renameKeys(rows, aggregateRenames(internals(built)._statements)) : rows;

@@ -1,8 +1,11 @@
-import type { Knex } from 'knex';
+import knexFactory, { type Knex } from 'knex';
 
 /**
- * The parts of knex's query builder state that dualwrite reads. They are not in knex's typings but
- * have been stable across knex 0.x–3.x; every read of them goes through this module.
+ * Every part of knex that dualwrite reads or writes beyond knex's typings lives here: builder state,
+ * the dialect client classes it extends, the client's driver-level query methods, and knex's own
+ * implementations it reuses for the handle (batchInsert, transactionProvider, migrations, seeds).
+ * test/handle/knex-internals.test.ts is the contract: it fails when a knex upgrade changes any of it
+ * (package.json pins knex to the minor range it passed on).
  */
 export interface BuilderStatement {
   grouping: string;
@@ -13,6 +16,9 @@ export interface BuilderStatement {
   not?: boolean;
   bool?: string;
   asColumn?: boolean;
+  method?: string;
+  alias?: unknown;
+  aggregateDistinct?: boolean;
 }
 
 export interface BuilderInternals {
@@ -31,6 +37,8 @@ export interface BuilderInternals {
     lock?: string;
   };
   _statements: BuilderStatement[];
+  /** Set by `.connection(conn)`: the runner uses it instead of acquiring one. */
+  _connection?: unknown;
 }
 
 export function internals(builder: Knex.QueryBuilder): BuilderInternals {
@@ -57,4 +65,150 @@ export function bareColumn(column: unknown, table: { name: string; alias: string
   if (parts.length === 1) return column;
   if (parts.length === 2 && (parts[0] === table.alias || parts[0] === table.name)) return parts[1];
   return undefined;
+}
+
+/** A compiled statement as knex hands it to the client (`toSQL()` output, plus what the runner adds). */
+export interface CompiledQuery {
+  sql: string;
+  bindings?: readonly unknown[];
+  method?: string;
+  options?: Record<string, unknown>;
+  returning?: unknown;
+  pluck?: string;
+  /** Set by the driver method: the driver's raw response. */
+  response?: unknown;
+  output?: (...args: unknown[]) => unknown;
+  queryContext?: unknown;
+}
+
+/** The driver-level methods of a knex dialect client that dualwrite's app-facing clients override. */
+export interface DriverClient {
+  _query(connection: unknown, obj: CompiledQuery): Promise<CompiledQuery>;
+  _stream(
+    connection: unknown,
+    obj: CompiledQuery,
+    stream: NodeJS.WritableStream,
+    options: unknown,
+  ): Promise<unknown>;
+  processResponse(obj: CompiledQuery, runner: unknown): unknown;
+  emit(event: string, ...args: unknown[]): boolean;
+  config: Knex.Config;
+}
+
+export type DriverClientClass = new (config: Knex.Config) => DriverClient;
+
+const dialectClasses = new Map<string, DriverClientClass>();
+
+/** knex's client class of a dialect (`mysql2`, `pg`), found from an instance without a connection. */
+export function dialectClientClass(dialect: 'mysql2' | 'pg'): DriverClientClass {
+  let cls = dialectClasses.get(dialect);
+  if (!cls) {
+    const probe = knexFactory({ client: dialect });
+    cls = (probe.client as object).constructor as DriverClientClass;
+    dialectClasses.set(dialect, cls);
+  }
+  return cls;
+}
+
+/**
+ * Names of the public methods of knex's query builder (its prototype chain, EventEmitter's
+ * included). A method knex adds in a new version appears here, so the handle's builder can refuse
+ * what it does not know instead of letting it run uncaptured.
+ */
+export function queryBuilderMethods(knex: Knex): Set<string> {
+  const names = new Set<string>();
+  let proto: object | null = Object.getPrototypeOf(knex.queryBuilder()) as object | null;
+  while (proto && proto !== Object.prototype) {
+    for (const name of Object.getOwnPropertyNames(proto)) {
+      const d = Object.getOwnPropertyDescriptor(proto, name);
+      if (name !== 'constructor' && !name.startsWith('_') && typeof d?.value === 'function') names.add(name);
+    }
+    proto = Object.getPrototypeOf(proto) as object | null;
+  }
+  return names;
+}
+
+/** Methods knex's Raw has (the handle's raw objects answer the same). */
+export function rawMethods(knex: Knex): Set<string> {
+  const names = new Set<string>();
+  let proto: object | null = Object.getPrototypeOf(knex.raw('select 1')) as object | null;
+  while (proto && proto !== Object.prototype) {
+    for (const name of Object.getOwnPropertyNames(proto)) {
+      const d = Object.getOwnPropertyDescriptor(proto, name);
+      if (name !== 'constructor' && !name.startsWith('_') && typeof d?.value === 'function') names.add(name);
+    }
+    proto = Object.getPrototypeOf(proto) as object | null;
+  }
+  return names;
+}
+
+/** What a knex instance has on top of its query-starting methods (knex's own property list). */
+export function instanceMembers(knex: Knex): Set<string> {
+  return new Set(Object.getOwnPropertyNames(knex).filter((n) => !n.startsWith('_')));
+}
+
+/** knex's `context` object, whose methods take the instance they run for as `this`. */
+interface KnexContext {
+  batchInsert(this: unknown, table: string, rows: readonly unknown[], chunkSize?: number): unknown;
+  transactionProvider(this: unknown, config?: unknown): () => Promise<unknown>;
+}
+
+function contextOf(knex: Knex): KnexContext {
+  return (knex as unknown as { context: KnexContext }).context;
+}
+
+/** knex's batchInsert, running its chunks through `target`'s transaction() and builders. */
+export function batchInsertThrough(
+  knex: Knex,
+  target: unknown,
+  table: string,
+  rows: readonly unknown[],
+  chunkSize?: number,
+): unknown {
+  return contextOf(knex).batchInsert.call(target, table, rows, chunkSize);
+}
+
+/** knex's transactionProvider over `target`'s transaction(). */
+export function transactionProviderThrough(
+  knex: Knex,
+  target: unknown,
+  config?: unknown,
+): () => Promise<unknown> {
+  return contextOf(knex).transactionProvider.call(target, config);
+}
+
+type Constructor<T> = new (knex: unknown) => T;
+
+/** knex's Migrator, driving `target` (the handle: migrations' statements go through it). */
+export function migratorFor(knex: Knex, target: unknown): Knex.Migrator {
+  const ctor = (knex.migrate as object).constructor as Constructor<Knex.Migrator>;
+  return new ctor(target);
+}
+
+/** knex's Seeder, driving `target`. */
+export function seederFor(knex: Knex, target: unknown): Knex.Seeder {
+  const ctor = (knex.seed as object).constructor as Constructor<Knex.Seeder>;
+  return new ctor(target);
+}
+
+/** The client's connection handling, for statements dualwrite sends itself on a pool or a transaction. */
+export interface ConnectionClient {
+  acquireConnection(): Promise<unknown>;
+  releaseConnection(connection: unknown): Promise<unknown>;
+  query(connection: unknown, obj: CompiledQuery): Promise<CompiledQuery>;
+  positionBindings(sql: string): string;
+}
+
+export function connectionClient(knex: Knex | Knex.Transaction): ConnectionClient {
+  return knex.client as unknown as ConnectionClient;
+}
+
+/** A transaction's knex (its client says so). */
+export function isKnexTransaction(value: unknown): value is Knex.Transaction {
+  return Boolean(
+    value &&
+    typeof value === 'function' &&
+    (value as { isTransaction?: boolean }).isTransaction === true &&
+    (value as { client?: { transacting?: boolean } }).client?.transacting === true,
+  );
 }

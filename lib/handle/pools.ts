@@ -5,7 +5,7 @@ import type { Logger } from '../observe/logger.js';
 import type { Side } from '../stage/stage.js';
 
 /** knex's own warnings (dropped connections during an outage...) go to the injected logger, not the console. */
-function knexLog(logger: Logger): Knex.Config['log'] {
+export function knexLog(logger: Logger): Knex.Config['log'] {
   const log = logger.child({ component: 'knex' });
   return {
     warn: (message: unknown) => log.warn({ detail: String(message) }, 'knex warning'),
@@ -29,15 +29,4 @@ export function createPools(
       log,
     }),
   };
-}
-
-/**
- * MySQL pool for the handle's implicit-transaction writes: multiple statements allowed, so a write
- * and its outbox row go in one round trip. Only SQL compiled by the handle runs here.
- */
-export function createMysqlWritePool(url: string, max: number, logger: Logger): Knex {
-  return knexFactory({
-    ...mysqlKnexConfig({ url, pool: { max }, multipleStatements: true }),
-    log: knexLog(logger),
-  });
 }

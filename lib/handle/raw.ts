@@ -1,3 +1,4 @@
+import { callbackify } from 'node:util';
 import type { Knex } from 'knex';
 import { canonicalKeys, keyOfRow } from '../capture/keys.js';
 import { enqueueKeys } from '../sync/outbox.js';
@@ -5,9 +6,17 @@ import { DualWriteError, ErrorCode } from '../errors.js';
 import { isMetaTable } from '../meta/tables.js';
 import { Side, type StagePlan } from '../stage/stage.js';
 import type { KeyTuple, Row, RowTranslator } from '../translate/types.js';
-import { RAW_SPEC, mapArgs, type RawSpec } from './replay.js';
+import { transactingScope } from './builder.js';
+import { rawRole } from './builder-methods.js';
 import { appRow } from './results.js';
+import { buildSql, SQL_SPEC, type SqlSpec } from './replay.js';
 import type { Scope, TrxScope } from './scope.js';
+import { appStatement, internalRawRows } from '../capture/app-statement.js';
+import { planRawWrite, rawWriteTable } from '../capture/raw-write.js';
+import { unsyncedTables } from './execute.js';
+import { implicitTransaction } from './implicit.js';
+import { isReadSql, sqlKind } from './sql-kind.js';
+import { internally, runStatement, startStatement } from './statement-context.js';
 
 /** What a raw write touches, so it can be captured. */
 export interface RawOptions {
@@ -17,49 +26,118 @@ export interface RawOptions {
   keys?: readonly (KeyTuple | Row | string | number)[];
 }
 
-const READ_SQL = /^\s*(\(\s*)*(select|show|explain|describe|desc|values)\b/i;
-const WRITE_WORDS = /\b(insert|update|delete|merge|replace)\b/i;
-
-/** Whether a raw statement only reads (a `WITH` counts as a read unless it writes). */
-export function isReadSql(sql: string): boolean {
-  if (READ_SQL.test(sql)) return true;
-  return /^\s*with\b/i.test(sql) && !WRITE_WORDS.test(sql);
+interface RawState {
+  scope: Scope;
+  readonly spec: SqlSpec & { kind: 'raw' };
+  readonly options: RawOptions;
+  connection?: unknown;
 }
 
 /**
- * `db.raw(...)`: a knex Raw of the authoritative side (usable inside builders, where it is rebuilt for
- * the side the query runs on) that, when awaited, is routed and captured like any other statement.
+ * `db.raw(...)`: a knex Raw look-alike. Inside a builder it is rebuilt for the database the query runs
+ * on; run on its own (await, then, asCallback, stream...) it is routed and captured like any statement.
  */
 export function createRaw(scope: Scope, sql: string, bindings: unknown, options: RawOptions = {}): Knex.Raw {
-  const { core, trx } = scope;
-  const side = trx?.side ?? core.plan().authoritative;
-  const spec: RawSpec = { sql, bindings };
-  const base = core.knex[side].raw(sql, bindings as Knex.RawBinding);
-  const run = (): Promise<unknown> => executeRaw(scope, spec, options);
-  return new Proxy(base, {
-    get(target, prop, receiver) {
-      if (prop === RAW_SPEC) return spec;
-      if (prop === 'then') {
-        return (f?: (v: unknown) => unknown, r?: (e: unknown) => unknown) => run().then(f, r);
+  const state: RawState = { scope, spec: { kind: 'raw', sql, bindings, calls: [] }, options };
+  const appRaw = (): Record<string, unknown> =>
+    buildSql(state.spec, 'mysql', scope.core.app.mysql) as unknown as Record<string, unknown>;
+  const proxy: Knex.Raw = new Proxy({} as Knex.Raw, {
+    get(_target, prop) {
+      if (prop === SQL_SPEC) return state.spec;
+      if (prop === Symbol.toStringTag) return 'object';
+      if (typeof prop !== 'string') return undefined;
+      if (prop === 'isRawInstance') return true;
+      if (prop === 'client')
+        return state.scope.core.app[state.scope.trx?.side ?? state.scope.core.plan().authoritative].client;
+      if (prop === 'sql') return sql;
+      if (prop === 'bindings') return bindings;
+      const role = rawRole(prop);
+      if (role === 'chain') {
+        return (...args: unknown[]) => {
+          state.spec.calls.push({ method: prop, args });
+          return proxy;
+        };
       }
-      if (prop === 'catch') return (r: (e: unknown) => unknown) => run().catch(r);
-      if (prop === 'finally') return (f: () => void) => run().finally(f);
-      return Reflect.get(target, prop, receiver) as unknown;
+      if (role === 'execute') return rawExecution(state, prop);
+      if (role === 'compile' || role === 'inspect') {
+        return (...args: unknown[]) => {
+          const built = appRaw();
+          return (built[prop] as (...a: unknown[]) => unknown).apply(built, args);
+        };
+      }
+      if (role === 'scope') {
+        return (...args: unknown[]) => {
+          if (prop === 'transacting') state.scope = transactingScope(args[0]);
+          else if (prop === 'connection') state.connection = args[0];
+          else if (args.length === 0) {
+            return [...state.spec.calls].reverse().find((c) => c.method === 'queryContext')?.args[0];
+          } else state.spec.calls.push({ method: prop, args });
+          return proxy;
+        };
+      }
+      return undefined;
     },
   });
+  return proxy;
 }
 
-async function executeRaw(scope: Scope, spec: RawSpec, options: RawOptions): Promise<unknown> {
-  const { core, trx } = scope;
-  core.assertOpen();
-  if (trx) return runRaw(scope, spec, options, trx.plan, trx);
-  if (isReadSql(spec.sql)) return runRaw(scope, spec, options, core.plan(), undefined);
-  const leave = await core.gate.enter();
-  try {
-    return await runRaw(scope, spec, options, core.plan(), undefined);
-  } finally {
-    leave();
+function rawExecution(state: RawState, method: string): unknown {
+  switch (method) {
+    case 'then':
+      return (f?: (v: unknown) => unknown, r?: (e: unknown) => unknown) => executeRaw(state).then(f, r);
+    case 'catch':
+      return (r?: (e: unknown) => unknown) => executeRaw(state).catch(r);
+    case 'finally':
+      return (f?: () => void) => executeRaw(state).finally(f);
+    case 'asCallback':
+      return (cb: (err: unknown, value?: unknown) => void) => {
+        const promise = executeRaw(state);
+        callbackify(() => promise)(cb as (err: NodeJS.ErrnoException | null, value: unknown) => void);
+        return promise;
+      };
+    case 'stream':
+      return (...args: unknown[]) => streamRaw(state, 'stream', args);
+    default:
+      return (...args: unknown[]) => streamRaw(state, 'pipe', args);
   }
+}
+
+/** The Raw for the side in force, on the transaction or the app-facing pool. */
+function builtRaw(state: RawState, side: Side, conn: Knex | Knex.Transaction): Knex.Raw {
+  const raw = buildSql(state.spec, side, conn);
+  if (state.connection !== undefined) raw.connection(state.connection);
+  return raw;
+}
+
+/** Streams (or pipes) a raw read; a write cannot be streamed in a syncing stage (nothing captures it). */
+function streamRaw(state: RawState, method: 'stream' | 'pipe', args: unknown[]): unknown {
+  const { core, trx } = state.scope;
+  core.assertOpen();
+  const plan = trx?.plan ?? core.plan();
+  const side = plan.authoritative;
+  if (!isReadSql(state.spec.sql) && plan.syncs && core.config().capture.mode !== 'triggers') {
+    throw new DualWriteError(
+      ErrorCode.UncapturedWrite,
+      `a raw write cannot be streamed in stage ${plan.stage}`,
+    );
+  }
+  const raw = builtRaw(state, side, trx?.ktrx ?? core.app[side]);
+  return startStatement('app', () => (raw[method] as (...a: unknown[]) => unknown).apply(raw, args));
+}
+
+function executeRaw(state: RawState): Promise<unknown> {
+  const { core, trx } = state.scope;
+  core.assertOpen();
+  return internally(async () => {
+    if (trx) return runRaw(state, trx.plan, trx);
+    if (isReadSql(state.spec.sql)) return runRaw(state, core.plan(), undefined);
+    const leave = await core.gate.enter();
+    try {
+      return await runRaw(state, core.plan(), undefined);
+    } finally {
+      leave();
+    }
+  });
 }
 
 function keyValues(key: KeyTuple | Row | string | number, translator: RowTranslator): unknown[] {
@@ -76,70 +154,111 @@ function keyValues(key: KeyTuple | Row | string | number, translator: RowTransla
   return [key];
 }
 
-async function runRaw(
-  scope: Scope,
-  spec: RawSpec,
-  options: RawOptions,
-  plan: StagePlan,
-  trx: TrxScope | undefined,
-): Promise<unknown> {
-  const { core } = scope;
+async function runRaw(state: RawState, plan: StagePlan, trx: TrxScope | undefined): Promise<unknown> {
+  const { core } = state.scope;
+  const { options } = state;
   const side = plan.authoritative;
-  const knex = core.knex[side];
-  const conn = trx?.ktrx ?? knex;
-  const bindings = mapArgs(spec.bindings, side, knex) as Knex.RawBinding;
+  const conn = trx?.ktrx ?? core.app[side];
   const translator =
     options.table && core.translators.has(options.table) ? core.translators.table(options.table) : undefined;
-  const read = isReadSql(spec.sql);
+  const read = isReadSql(state.spec.sql);
   const config = core.config();
   const syncs =
     !read &&
     plan.syncs &&
     !(options.table && (isMetaTable(options.table) || config.tables[options.table]?.exclude));
-  if (!syncs) return shapeRaw(await conn.raw(spec.sql, bindings), side, translator);
+  const run = async (k: Knex | Knex.Transaction): Promise<unknown> =>
+    (await runStatement('app', () => builtRaw(state, side, k))).value;
+  if (!syncs) return shapeRaw(await run(conn), side, translator);
   if (config.capture.mode === 'triggers') {
-    const result = await conn.raw(spec.sql, bindings);
+    const result = await run(conn);
     if (trx) trx.capture.captured = true;
     else core.notify();
     return shapeRaw(result, side, translator);
   }
-  if (!options.table || !options.keys) {
+  if (sqlKind(state.spec.sql) !== 'write') {
+    // DDL and session statements write no rows: they run on the authoritative side only.
+    return shapeRaw(await run(conn), side, translator);
+  }
+  const record = async (k: Knex.Transaction, table: string, keys: KeyTuple[]): Promise<void> => {
+    if (trx) trx.capture.add(table, keys);
+    else await enqueueKeys(k, table, keys);
+  };
+  const write = async (k: Knex.Transaction): Promise<unknown> => {
+    if (options.table && options.keys) {
+      const t = core.translators.table(options.table);
+      const keys = canonicalKeys(
+        t,
+        options.keys.map((key) => keyValues(key, t)),
+        side,
+      );
+      const result = await run(k);
+      await record(k, options.table, keys);
+      return result;
+    }
+    return captureRawWrite(state, side, k, record);
+  };
+  if (trx) return shapeRaw(await write(trx.ktrx), side, translator);
+  const result = await implicitTransaction(core.app[side], write);
+  core.notify();
+  return shapeRaw(result, side, translator);
+}
+
+/**
+ * A raw write without declared keys: its SQL is read (capture/raw-write) to find the keys it writes,
+ * then it runs in `k` with them recorded. Forms whose keys cannot be found are refused before they run.
+ */
+async function captureRawWrite(
+  state: RawState,
+  side: Side,
+  k: Knex.Transaction,
+  record: (k: Knex.Transaction, table: string, keys: KeyTuple[]) => Promise<void>,
+): Promise<unknown> {
+  const { core } = state.scope;
+  const compiled = buildSql(state.spec, 'mysql', core.app.mysql).toSQL();
+  if (side !== Side.Mysql) {
     throw new DualWriteError(
       ErrorCode.UncapturedWrite,
-      `raw write in stage ${plan.stage} must declare { table, keys } (or enable trigger capture): ${spec.sql.slice(0, 80)}`,
-      { table: options.table },
+      `raw write on PostgreSQL must declare { table, keys } (or enable trigger capture): ${compiled.sql.slice(0, 80)}`,
     );
   }
-  const t = core.translators.table(options.table);
-  const keys = canonicalKeys(
-    t,
-    options.keys.map((k) => keyValues(k, t)),
-    side,
-  );
-  const table = options.table;
-  const write = async (k: Knex.Transaction): Promise<unknown> => {
-    const result = await k.raw(spec.sql, bindings);
-    await enqueueKeys(k, table, keys);
-    return result;
-  };
-  if (trx) {
-    const result = await trx.ktrx.raw(spec.sql, bindings);
-    trx.capture.add(table, keys);
-    return shapeRaw(result, side, t);
+  const named = rawWriteTable(compiled.sql);
+  if (named && !core.translators.has(named)) {
+    const captured = await core.tables.resolveUnknown(named, side, unsyncedTables(core));
+    if (!captured) return (await appStatement(builtRaw(state, side, k))).result;
   }
-  const result = await knex.transaction(write);
-  core.notify();
-  return shapeRaw(result, side, t);
+  const plan = planRawWrite(
+    compiled.sql,
+    compiled.bindings,
+    (t) => (core.translators.has(t) ? core.translators.table(t).primaryKey : undefined),
+    (t) => core.mysqlUniqueKeys(t),
+  );
+  const t = core.translators.table(plan.table);
+  const found: unknown[][] = [];
+  if (plan.kind === 'lookup') {
+    const rows = await internalRawRows(k.raw(plan.select.sql, plan.select.bindings as Knex.RawBinding[]));
+    for (const row of rows) {
+      const key = t.primaryKey.map((c) => row[c]);
+      found.push(key);
+      if (Object.keys(plan.moved).length > 0)
+        found.push(t.primaryKey.map((c, i) => (c in plan.moved ? plan.moved[c] : key[i])));
+    }
+  } else if (plan.kind === 'keys') {
+    found.push(...plan.keys);
+  }
+  const { result, response } = await appStatement(builtRaw(state, side, k));
+  if (plan.kind === 'generated') {
+    const header = (Array.isArray(response) ? response[0] : undefined) as { insertId?: unknown } | undefined;
+    // 0: nothing was inserted (INSERT IGNORE of a duplicate).
+    if (header?.insertId) found.push([header.insertId]);
+  }
+  await record(k, plan.table, canonicalKeys(t, found, side));
+  return result;
 }
 
 /** Raw results in the shape knex gives on MySQL (`[rows, fields]`), whichever side ran them. */
 function shapeRaw(result: unknown, side: Side, translator: RowTranslator | undefined): unknown {
-  if (side === Side.Mysql) {
-    if (translator && Array.isArray(result) && Array.isArray(result[0])) {
-      return [(result[0] as Row[]).map((r) => appRow(r, translator, side)), result[1]];
-    }
-    return result;
-  }
+  if (side === Side.Mysql) return result;
   const r = result as { command?: string; rows?: Row[]; rowCount?: number; fields?: unknown[] };
   if (r.command === 'SELECT' || (r.rows && r.rows.length > 0)) {
     return [(r.rows ?? []).map((row) => appRow(row, translator, side)), r.fields ?? []];

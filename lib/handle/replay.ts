@@ -1,11 +1,11 @@
 import type { Knex } from 'knex';
-import type { Side } from '../stage/stage.js';
+import { Side } from '../stage/stage.js';
 import type { RowTranslator } from '../translate/types.js';
 import { parseTableRef } from './knex-internals.js';
 import type { Scope } from './scope.js';
 import { translateCallArgs } from './values.js';
 
-/** One builder method call the app made, kept so the query can be rebuilt for either database. */
+/** One builder method call the app made (or a getter it read: `get:or`), kept to rebuild the query. */
 export interface RecordedCall {
   readonly method: string;
   readonly args: readonly unknown[];
@@ -15,18 +15,28 @@ export interface RecordedCall {
 export interface QueryState {
   scope: Scope;
   readonly table: string | undefined;
+  /** Second argument of `db(table, options)` (e.g. `{ only: true }`). */
+  readonly tableOptions?: unknown;
   readonly calls: RecordedCall[];
+  /** Set by `.connection(conn)`: a connection the app acquired from the handle's client. */
+  connection?: unknown;
 }
+
+/** SQL made by the handle's `raw`, `ref` and `fn`: rebuilt for whichever database a query runs on. */
+export type SqlSpec =
+  | { readonly kind: 'raw'; readonly sql: string; readonly bindings: unknown; readonly calls: RecordedCall[] }
+  | { readonly kind: 'ref'; readonly ref: string; readonly calls: RecordedCall[] }
+  | {
+      readonly kind: 'fn';
+      readonly fn: string;
+      readonly args: readonly unknown[];
+      readonly calls: RecordedCall[];
+    };
 
 /** Marks the handle's query proxies (value: their QueryState). */
 export const QUERY_STATE = Symbol('dualwrite.query');
-/** Marks the handle's raw objects (value: their RawSpec). */
-export const RAW_SPEC = Symbol('dualwrite.raw');
-
-export interface RawSpec {
-  readonly sql: string;
-  readonly bindings: unknown;
-}
+/** Marks the handle's raw, ref and fn objects (value: their SqlSpec). */
+export const SQL_SPEC = Symbol('dualwrite.sql');
 
 export function queryStateOf(value: unknown): QueryState | undefined {
   if (value && (typeof value === 'object' || typeof value === 'function')) {
@@ -35,8 +45,8 @@ export function queryStateOf(value: unknown): QueryState | undefined {
   return undefined;
 }
 
-export function rawSpecOf(value: unknown): RawSpec | undefined {
-  if (value && typeof value === 'object') return (value as { [RAW_SPEC]?: RawSpec })[RAW_SPEC];
+export function sqlSpecOf(value: unknown): SqlSpec | undefined {
+  if (value && typeof value === 'object') return (value as { [SQL_SPEC]?: SqlSpec })[SQL_SPEC];
   return undefined;
 }
 
@@ -53,12 +63,35 @@ export function translatorOf(state: QueryState): RowTranslator | undefined {
   return table && translators.has(table.name) ? translators.table(table.name) : undefined;
 }
 
-/** Replaces the handle's sub-queries and raw objects inside arguments by ones built for `side`. */
-export function mapArgs(value: unknown, side: Side, knex: Knex): unknown {
+type Callable = Record<string, (...args: unknown[]) => unknown>;
+
+function applyCalls(
+  target: unknown,
+  calls: readonly RecordedCall[],
+  side: Side,
+  knex: Knex | Knex.Transaction,
+): unknown {
+  let built = target;
+  for (const call of calls)
+    built = (built as Callable)[call.method]!(...call.args.map((a) => mapArgs(a, side, knex)));
+  return built;
+}
+
+/** Builds a raw/ref/fn for `knex`'s dialect. */
+export function buildSql(spec: SqlSpec, side: Side, knex: Knex | Knex.Transaction): Knex.Raw {
+  let base: unknown;
+  if (spec.kind === 'raw') base = knex.raw(spec.sql, mapArgs(spec.bindings, side, knex) as Knex.RawBinding);
+  else if (spec.kind === 'ref') base = knex.ref(spec.ref);
+  else base = (knex.fn as unknown as Callable)[spec.fn]!(...spec.args);
+  return applyCalls(base, spec.calls, side, knex) as Knex.Raw;
+}
+
+/** Replaces the handle's sub-queries and SQL objects inside arguments by ones built for `side`. */
+export function mapArgs(value: unknown, side: Side, knex: Knex | Knex.Transaction): unknown {
   const sub = queryStateOf(value);
-  if (sub) return replay(sub, side, knex);
-  const raw = rawSpecOf(value);
-  if (raw) return knex.raw(raw.sql, mapArgs(raw.bindings, side, knex) as Knex.RawBinding);
+  if (sub) return replay(sub, side, knex, { translate: side === Side.Postgres });
+  const spec = sqlSpecOf(value);
+  if (spec) return buildSql(spec, side, knex);
   if (Array.isArray(value)) return value.map((v) => mapArgs(v, side, knex));
   if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     const out: Record<string, unknown> = {};
@@ -68,19 +101,34 @@ export function mapArgs(value: unknown, side: Side, knex: Knex): unknown {
   return value;
 }
 
-type Callable = Record<string, (...args: unknown[]) => unknown>;
-
-/** Builds the knex query for `side` from the recorded calls, the app's values translated for it. */
-export function replay(state: QueryState, side: Side, knex: Knex | Knex.Transaction): Knex.QueryBuilder {
+/**
+ * Builds the knex query for `side` from the recorded calls. Towards PostgreSQL the app's values are
+ * translated (`translate`); towards MySQL they go as the app wrote them, as its own knex sent them.
+ */
+export function replay(
+  state: QueryState,
+  side: Side,
+  knex: Knex | Knex.Transaction,
+  options: { translate: boolean },
+): Knex.QueryBuilder {
   const table = mainTableOf(state);
-  const translator = translatorOf(state);
-  let builder: unknown = state.table !== undefined ? knex(state.table) : knex.queryBuilder();
+  const translator = options.translate ? translatorOf(state) : undefined;
+  let builder: unknown =
+    state.table !== undefined
+      ? (knex as unknown as (t: string, o?: unknown) => unknown)(state.table, state.tableOptions)
+      : knex.queryBuilder();
   for (const call of state.calls) {
+    if (call.method.startsWith('get:')) {
+      builder = (builder as Record<string, unknown>)[call.method.slice(4)];
+      continue;
+    }
     const mapped = call.args.map((a) => mapArgs(a, side, knex));
-    const args = translateCallArgs(call.method, mapped, translator, side, table);
+    const args = translator ? translateCallArgs(call.method, mapped, translator, side, table) : mapped;
     const fn = (builder as Callable)[call.method];
     if (typeof fn !== 'function') throw new TypeError(`knex query builder has no method ${call.method}()`);
     builder = fn.apply(builder, args);
   }
-  return builder as Knex.QueryBuilder;
+  const b = builder as Knex.QueryBuilder;
+  if (state.connection !== undefined) b.connection(state.connection);
+  return b;
 }

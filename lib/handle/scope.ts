@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { DualWriteConfig } from '../config/schema.js';
@@ -5,7 +6,9 @@ import type { ReadObserver, RequestContext } from '../shadow/types.js';
 import type { Side, StagePlan } from '../stage/stage.js';
 import type { TrxCapture } from '../capture/transaction-keys.js';
 import type { TranslatorSet } from '../translate/types.js';
+import type { AppKnex } from './app-knex.js';
 import type { WriteGate } from './gate.js';
+import type { SchemaKnowledge } from './schema-knowledge.js';
 
 /** What the handle needs from the outbox worker of the sync part. */
 export interface OutboxWorkerLike {
@@ -21,9 +24,12 @@ export interface OutboxWorkerLike {
 
 /** State shared by a handle and every context, query and transaction made from it. */
 export interface HandleCore {
+  /** dualwrite's own pools (canonical driver settings): introspection, status, shadow reads. */
   readonly knex: Readonly<Record<Side, Knex>>;
-  /** MySQL pool with multiple statements allowed, for one-round-trip captured writes (capture/one-trip). */
-  readonly mysqlWrites: Knex;
+  /** The pools the app's statements run on, with the app's knex configuration. */
+  readonly app: AppKnex;
+  /** knex's events (`query`, `query-response`, `query-error`, `start`) of the app's statements. */
+  readonly appEvents: EventEmitter;
   readonly translators: TranslatorSet;
   readonly gate: WriteGate;
   readonly logger: Logger;
@@ -37,6 +43,8 @@ export interface HandleCore {
    * introspection did not see). A MySQL upsert updates the row of whichever of them conflicts.
    */
   mysqlUniqueKeys(table: string): readonly (readonly string[])[] | undefined;
+  /** The tables known to both sides, re-read when the app writes one not known yet. */
+  readonly tables: SchemaKnowledge;
   /** Called after a commit that wrote outbox rows. */
   notify(): void;
   /** Throws DualWriteError(Closed) once destroy() started. */
@@ -50,6 +58,8 @@ export interface TrxScope {
   readonly ktrx: Knex.Transaction;
   /** Shared with nested (savepoint) transactions: keys to record in the outbox before the commit. */
   readonly capture: TrxCapture;
+  /** The handle's userParams when the transaction began (knex: a transaction inherits them). */
+  readonly userParams: Record<string, unknown>;
 }
 
 /** Where a query runs: the handle (implicit transactions) or an open transaction, with request context. */

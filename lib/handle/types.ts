@@ -45,47 +45,32 @@ export interface DualWriteControl {
   readonly translators: TranslatorSet;
   /** Configuration in force (hot reload replaces it). */
   readonly config: Readonly<DualWriteConfig>;
-  /** The two knex pools (for dualwrite's own tooling; app code uses the handle). */
+  /** dualwrite's own pools, canonical driver settings (for its tooling; app code uses the handle). */
   readonly knex: Readonly<Record<Side, Knex>>;
-  /** MySQL pool of the one-round-trip captured writes (multiple statements allowed; dualwrite's SQL only). */
+  /** The pools the app's statements run on (the app's knex configuration on MySQL). */
+  readonly app: Readonly<Record<Side, Knex>>;
+  /** MySQL pool of the one-round-trip captured writes (the app's settings, multiple statements allowed). */
   readonly mysqlWrites: Knex;
   /** Context attached with withContext(), if any. */
   readonly context: RequestContext | undefined;
 }
 
-/** Query-building surface shared by the handle and its transactions. */
-export interface DualWriteQueryInterface {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the same defaults as knex's own signature
-  <TRecord extends object = any, TResult = unknown[]>(table: string): Knex.QueryBuilder<TRecord, TResult>;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above
-  table<TRecord extends object = any, TResult = unknown[]>(
-    table: string,
-  ): Knex.QueryBuilder<TRecord, TResult>;
-  queryBuilder(): Knex.QueryBuilder;
-  select: Knex.QueryBuilder['select'];
-  from: Knex.QueryBuilder['from'];
-  /** Raw SQL. A raw write in a syncing stage must declare `{ table, keys }` (unless trigger capture is on). */
-  raw(
-    sql: string,
-    bindings?: readonly Knex.RawBinding[] | Knex.ValueDict | Knex.RawBinding,
-    options?: RawOptions,
-  ): Knex.Raw;
-  fn: Knex.FunctionHelper;
-  /** Schema builder of the authoritative side (DDL is not replicated: apply it to both databases). */
-  readonly schema: Knex.SchemaBuilder;
-  /** knex client of the authoritative side. */
-  readonly client: unknown;
-  transaction<T>(callback: (trx: DualWriteTransaction) => Promise<T> | T): Promise<T>;
-  /** A transaction the caller completes with commit() or rollback(). */
-  transaction(): Promise<DualWriteTransaction>;
+/**
+ * The knex surface of the handle and of its transactions: everything a knex instance has (query
+ * builders, raw, ref, fn, transactions, transactionProvider, batchInsert, schema, migrate, seed,
+ * userParams/withUserParams, events), answering as the app's own knex did.
+ */
+export interface DualWriteQueryInterface extends Knex {
+  /** Raw SQL. A raw write dualwrite cannot read its keys from may declare `{ table, keys }`. */
+  raw: Knex['raw'] &
+    ((
+      sql: string,
+      bindings: readonly Knex.RawBinding[] | Knex.ValueDict | Knex.RawBinding,
+      options: RawOptions,
+    ) => Knex.Raw);
 }
 
-export interface DualWriteTransaction extends DualWriteQueryInterface {
-  readonly isTransaction: true;
-  commit(value?: unknown): Promise<unknown>;
-  rollback(error?: unknown): Promise<unknown>;
-  isCompleted(): boolean;
-}
+export type DualWriteTransaction = Knex.Transaction & DualWriteQueryInterface;
 
 /** The handle: a knex drop-in routed by stage, with `dualwrite` controls. */
 export interface DualWriteDb extends DualWriteQueryInterface {

@@ -16,7 +16,7 @@ export interface ReadObservation {
   sql: string;
   /** Side that served the read. */
   servedBy: Side;
-  /** Raw rows from the authoritative side, before app shaping. */
+  /** Rows of the authoritative side as the app received them (MySQL: exactly as its knex settings give them). */
   rows: readonly Row[];
   /** Authoritative execution time, ms. */
   latencyMs: number;

@@ -1,4 +1,7 @@
+import type { EventEmitter } from 'node:events';
+import type { Knex } from 'knex';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { SENT_EVENT } from '../../lib/handle/app-clients.js';
 import type { DualWriteDb } from '../../lib/handle/types.js';
 import { Stage } from '../../lib/stage/stage.js';
 import { useFreshDatabases } from '../support/databases.js';
@@ -20,18 +23,21 @@ afterEach(async () => {
   }
 });
 
+/** Queries a pool sent to its driver, as sent (one string per round trip). */
+function sentBy(pool: Knex): string[] {
+  const sent: string[] = [];
+  (pool.client as EventEmitter).on(SENT_EVENT, (q: { sql: string }) => sent.push(q.sql));
+  return sent;
+}
+
 /** Statements the PostgreSQL app pool sent, as sent. */
 function pgStatements(handle: DualWriteDb): string[] {
-  const sent: string[] = [];
-  handle.dualwrite.knex.postgres.on('query', (q: { sql: string }) => sent.push(q.sql));
-  return sent;
+  return sentBy(handle.dualwrite.app.postgres);
 }
 
 /** Queries the write pool sent, as sent (one string per round trip). */
 function roundTrips(handle: DualWriteDb): string[] {
-  const sent: string[] = [];
-  handle.dualwrite.mysqlWrites.on('query', (q: { sql: string }) => sent.push(q.sql));
-  return sent;
+  return sentBy(handle.dualwrite.mysqlWrites);
 }
 
 describe('one-round-trip capture on MySQL', () => {
@@ -48,10 +54,8 @@ describe('one-round-trip capture on MySQL', () => {
     expect(trips).toHaveLength(5);
     for (const sql of trips)
       expect(sql).toMatch(/^START TRANSACTION; .+; INSERT INTO dualwrite_outbox .+; COMMIT$/);
-    // Nothing of these writes went through the app pool (no BEGIN/COMMIT round trips there).
-    expect(seen.mysql.filter((s) => /^(begin|commit|insert|update|delete)/i.test(s))).toEqual(
-      trips.flatMap((t) => t.split(/;\s+/)).filter((s) => /^(begin|commit|insert|update|delete)/i.test(s)),
-    );
+    // Nothing else went out for these writes: the app's five statements only (no BEGIN/COMMIT round trips).
+    expect(seen.mysql.filter((s) => /^(begin|commit|insert|update|delete)/i.test(s))).toHaveLength(5);
     expect(typeof id).toBe('number');
     expect(await outboxKeys(dbs.mysql, 'widgets')).toEqual([[id], [500], [500], [500], [501], [501]]);
     expect(await dbs.mysql('widgets').where({ id: 500 }).first()).toMatchObject({ qty: 8 });

@@ -51,10 +51,10 @@ describe('request context and shadow-read observations', () => {
     const reqDb = req.db as DualWriteDb;
     expect(reqDb.dualwrite.context).toEqual({ requestId: 'req-42', method: 'GET', url: '/widgets/1' });
     const row = await reqDb('widgets').where({ id: 1 }).first();
-    expect(row).toEqual({ id: 1, name: 'one', active: true, qty: 1 });
+    expect(row).toEqual({ id: 1, name: 'one', active: 1, qty: 1 });
     const o = await observer.next();
     expect(o).toMatchObject({ table: 'widgets', servedBy: 'mysql', context: { requestId: 'req-42' } });
-    expect(o.rows).toEqual([{ id: 1, name: 'one', active: true, qty: 1 }]);
+    expect(o.rows).toEqual([{ id: 1, name: 'one', active: 1, qty: 1 }]);
     expect(o.sql).toMatch(/select \* from `widgets`/);
     expect(await o.runOnOther()).toEqual([{ id: 1, name: 'one', active: true, qty: 1 }]);
   });

@@ -45,23 +45,16 @@ export async function openHandle(
   });
 }
 
-/** Records the SQL each side's pool runs. */
+/**
+ * Records the SQL each side's app-facing pools run (one entry per query sent). A one-round-trip write
+ * shows as the app's statement alone: its outbox insert travels in the same query.
+ */
 export function recordStatements(control: DualWriteDb['dualwrite']): Record<Side, string[]> {
   const seen: Record<Side, string[]> = { mysql: [], postgres: [] };
-  control.knex.mysql.on('query', (q: { sql: string }) => seen.mysql.push(q.sql));
-  control.knex.postgres.on('query', (q: { sql: string }) => seen.postgres.push(...unwrapOutboxCte(q.sql)));
-  // One-round-trip writes send `START TRANSACTION; write; outbox insert; COMMIT` as one query.
-  control.mysqlWrites.on('query', (q: { sql: string }) => seen.mysql.push(...q.sql.split(/;\s+/)));
+  control.app.mysql.on('query', (q: { sql: string }) => seen.mysql.push(q.sql));
+  control.app.postgres.on('query', (q: { sql: string }) => seen.postgres.push(q.sql));
+  control.mysqlWrites.on('query', (q: { sql: string }) => seen.mysql.push(q.sql));
   return seen;
-}
-
-/** A PostgreSQL one-trip write carries its outbox insert as a WITH: the app's statement and the insert. */
-function unwrapOutboxCte(sql: string): string[] {
-  const known = /^WITH dw_outbox AS \((INSERT INTO dualwrite_outbox .*?\$\d+\))\) (.*)$/s.exec(sql);
-  if (known) return [known[2] as string, known[1] as string];
-  const generated = /^WITH dw_write AS \((.*)\), dw_outbox AS \((.*)\) SELECT \* FROM dw_write$/s.exec(sql);
-  if (generated) return [generated[1] as string, generated[2] as string];
-  return [sql];
 }
 
 /** Outbox keys (parsed) of one side, for one table. */

@@ -1,0 +1,136 @@
+import type { Knex } from 'knex';
+import { sameColumns } from '../capture/keys.js';
+import type { DualWriteConfig } from '../config/schema.js';
+import { introspectMysql } from '../dialect/mysql/introspect.js';
+import { introspectPostgres } from '../dialect/postgres/introspect.js';
+import { DualWriteError, ErrorCode } from '../errors.js';
+import type { Side } from '../stage/stage.js';
+import { buildTranslators } from '../translate/build.js';
+import type { RowTranslator, TranslatorSet } from '../translate/types.js';
+
+/** How long a table found on neither side (or on one only) is not looked up again, ms. */
+const RECHECK_MS = 5000;
+
+/**
+ * What dualwrite knows of the app's tables: the translators of the tables on both databases and the
+ * MySQL unique keys, re-read when the app writes a table it did not know (created since the start, by
+ * the handle's schema builder or a migration), so such a table is captured from its first write.
+ */
+export class SchemaKnowledge implements TranslatorSet {
+  #translators: TranslatorSet;
+  #uniqueKeys: Map<string, string[][]>;
+  readonly #knex: Readonly<Record<Side, Knex>>;
+  readonly #config: () => Readonly<DualWriteConfig>;
+  readonly #fixed: boolean;
+  #refreshing: Promise<void> | undefined;
+  readonly #checked = new Map<string, number>();
+
+  private constructor(
+    knex: Readonly<Record<Side, Knex>>,
+    config: () => Readonly<DualWriteConfig>,
+    translators: TranslatorSet,
+    uniqueKeys: Map<string, string[][]>,
+    fixed: boolean,
+  ) {
+    this.#knex = knex;
+    this.#config = config;
+    this.#translators = translators;
+    this.#uniqueKeys = uniqueKeys;
+    this.#fixed = fixed;
+  }
+
+  /** Introspects both databases (translators given by the caller are used as they are). */
+  static async load(
+    knex: Readonly<Record<Side, Knex>>,
+    config: () => Readonly<DualWriteConfig>,
+    given?: TranslatorSet,
+  ): Promise<SchemaKnowledge> {
+    const { translators, uniqueKeys } = await SchemaKnowledge.#read(knex, config(), given);
+    return new SchemaKnowledge(knex, config, translators, uniqueKeys, given !== undefined);
+  }
+
+  static async #read(
+    knex: Readonly<Record<Side, Knex>>,
+    config: Readonly<DualWriteConfig>,
+    given?: TranslatorSet,
+  ): Promise<{ translators: TranslatorSet; uniqueKeys: Map<string, string[][]> }> {
+    const mysqlSchema = await introspectMysql(knex.mysql);
+    const uniqueKeys = new Map(
+      mysqlSchema.tables.map((t) => [
+        t.name,
+        t.uniqueKeys.map((u) => u.columns).filter((cols) => !sameColumns(cols, t.primaryKey)),
+      ]),
+    );
+    const translators =
+      given ?? buildTranslators(mysqlSchema, await introspectPostgres(knex.postgres), config);
+    return { translators, uniqueKeys };
+  }
+
+  table(name: string): RowTranslator {
+    return this.#translators.table(name);
+  }
+
+  has(name: string): boolean {
+    return this.#translators.has(name);
+  }
+
+  tableNames(): string[] {
+    return this.#translators.tableNames();
+  }
+
+  /** MySQL unique keys of a table other than its primary key (undefined: a table not seen). */
+  uniqueKeys(table: string): readonly (readonly string[])[] | undefined {
+    return this.#uniqueKeys.get(table);
+  }
+
+  /** Reads both schemas again (after DDL through the handle). */
+  async refresh(): Promise<void> {
+    if (this.#fixed) return;
+    this.#refreshing ??= (async () => {
+      try {
+        const next = await SchemaKnowledge.#read(this.#knex, this.#config());
+        this.#translators = next.translators;
+        this.#uniqueKeys = next.uniqueKeys;
+        this.#checked.clear();
+      } finally {
+        this.#refreshing = undefined;
+      }
+    })();
+    await this.#refreshing;
+  }
+
+  /**
+   * A write in a syncing stage to `table`, which has no translator: true when it must be captured (it
+   * turned out to be on both databases), false when it runs as it is (it is on neither: the database
+   * answers as it would have; or it is knex's migration bookkeeping). A table that exists on the
+   * authoritative side only cannot be synced: refused.
+   */
+  async resolveUnknown(table: string, side: Side, unsynced: ReadonlySet<string>): Promise<boolean> {
+    const last = this.#checked.get(table);
+    if (last === undefined || Date.now() - last > RECHECK_MS) {
+      await this.refresh();
+      this.#checked.set(table, Date.now());
+    }
+    if (this.has(table)) return true;
+    if (unsynced.has(table) || !(await this.#exists(table, side))) return false;
+    throw new DualWriteError(
+      ErrorCode.UnknownTable,
+      `table ${table} exists on ${side} only: its writes cannot be synced (create it on both databases, or set tables.${table}.exclude)`,
+      { table },
+    );
+  }
+
+  async #exists(table: string, side: Side): Promise<boolean> {
+    if (side === 'mysql') {
+      const [rows] = (await this.#knex.mysql.raw(
+        'SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?',
+        [table],
+      )) as [{ n: number | string }[]];
+      return Number(rows[0]?.n) > 0;
+    }
+    const result = (await this.#knex.postgres.raw('SELECT to_regclass(?) IS NOT NULL AS found', [table])) as {
+      rows: { found: boolean }[];
+    };
+    return result.rows[0]?.found === true;
+  }
+}
