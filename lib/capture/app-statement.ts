@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { runStatement, type StatementWrap } from '../handle/statement-context.js';
+import type { ShapeHints } from '../shape/pg-rows.js';
 
 /** What running the app's own statement gave: knex's answer to the app, and the driver's raw response. */
 export interface AppStatementResult {
@@ -15,8 +16,9 @@ export interface AppStatementResult {
 export async function appStatement(
   statement: Knex.QueryBuilder | Knex.Raw,
   wrap?: StatementWrap,
+  hints?: ShapeHints,
 ): Promise<AppStatementResult> {
-  const { value, context } = await runStatement('app', () => statement, wrap);
+  const { value, context } = await runStatement('app', () => statement, wrap, hints);
   return { result: value, response: context.response };
 }
 

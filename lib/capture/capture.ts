@@ -4,8 +4,9 @@ import { Side } from '../stage/stage.js';
 import type { KeyTuple, Row, RowTranslator } from '../translate/types.js';
 import { internals, type BuilderInternals } from '../handle/knex-internals.js';
 import { runInsert, type InsertOutcome } from './insert.js';
-import { canonicalKeys, isKeyValue, keyOfRow, keysFromLookup, returnKeysToo, type KeyValue } from './keys.js';
+import { canonicalKeys, isKeyValue, keyOfRow, keysFromLookup, type KeyValue } from './keys.js';
 import { enqueueKeys } from '../sync/outbox.js';
+import type { ShapeHints } from '../shape/pg-rows.js';
 import { appStatement, internalRows } from './app-statement.js';
 
 export interface CaptureTarget {
@@ -14,6 +15,8 @@ export interface CaptureTarget {
   readonly side: Side;
   /** MySQL: unique keys other than the primary key (undefined: not known). */
   readonly uniqueKeys?: readonly (readonly string[])[] | undefined;
+  /** PostgreSQL: how its client names and types the result as MySQL does. */
+  readonly hints?: ShapeHints | undefined;
 }
 
 export interface CapturedWrite {
@@ -53,11 +56,14 @@ async function keysBefore(
 async function returningKeys(
   builder: Knex.QueryBuilder,
   pk: readonly string[],
+  hints: ShapeHints | undefined,
 ): Promise<{ result: unknown; keys: KeyValue[][] }> {
-  const { appReturning, toApp } = returnKeysToo(builder, pk);
-  const rows = (await appStatement(builder)).result as Row[];
+  // The app's own RETURNING has no effect (as on MySQL): the statement returns the key columns.
+  builder.returning([...pk]);
+  const { result, response } = await appStatement(builder, undefined, hints);
+  const rows = (response as { rows?: Row[] } | undefined)?.rows ?? [];
   const keys = rows.map((r) => keyOfRow(r, pk)).filter((k): k is KeyValue[] => k !== undefined);
-  return { result: appReturning === undefined ? rows.length : toApp(rows), keys };
+  return { result, keys };
 }
 
 /** An update that sets key columns moves rows: their new keys must be synced too. */
@@ -100,7 +106,13 @@ export async function captureWrite(
   if (b._method === 'insert') {
     insert = await runInsert(
       builder,
-      { name: target.table.name, primaryKey: pk, side: target.side, uniqueKeys: target.uniqueKeys },
+      {
+        name: target.table.name,
+        primaryKey: pk,
+        side: target.side,
+        uniqueKeys: target.uniqueKeys,
+        hints: target.hints,
+      },
       trx,
       true,
     );
@@ -114,13 +126,13 @@ export async function captureWrite(
   ) {
     // PostgreSQL reports the rows a statement changed: exact keys in one statement, with no window
     // for a row committed between a pre-select and the write (READ COMMITTED re-reads per statement).
-    const changed = await returningKeys(builder, pk);
+    const changed = await returningKeys(builder, pk, target.hints);
     result = changed.result;
     raw = changed.keys;
   } else if (b._method === 'update' || b._method === 'counter' || b._method === 'del') {
     const before = await keysBefore(builder, target, trx);
     const after = b._method === 'del' ? [] : movedKeys(b, target, before);
-    result = (await appStatement(builder)).result;
+    result = (await appStatement(builder, undefined, target.hints)).result;
     raw = [...before, ...after];
   } else {
     throw uncaptured(target.table.name, `a ${b._method} statement cannot be captured in a syncing stage`);

@@ -3,6 +3,7 @@ import { DualWriteError, ErrorCode } from '../errors.js';
 import { Side } from '../stage/stage.js';
 import type { Row } from '../translate/types.js';
 import { internals, isKnexRaw } from '../handle/knex-internals.js';
+import type { ShapeHints } from '../shape/pg-rows.js';
 import { appStatement, internalRows } from './app-statement.js';
 import { conflictColumns, isKeyValue, keyOfRow, sameColumns, type KeyValue } from './keys.js';
 
@@ -12,6 +13,8 @@ export interface InsertTarget {
   readonly side: Side;
   /** MySQL: unique keys other than the primary key, any of which an upsert may conflict on. */
   readonly uniqueKeys?: readonly (readonly string[])[] | undefined;
+  /** PostgreSQL: how its client answers as MySQL (the insert's table gives the insert id). */
+  readonly hints?: ShapeHints | undefined;
 }
 
 export interface InsertOutcome {
@@ -71,7 +74,7 @@ export async function runInsert(
     const before = mergeSetsKey(_single.merge, pk)
       ? await keysByUniqueValues(conn, target, rows, otherKeys, true)
       : [];
-    const { result } = await appStatement(builder);
+    const { result } = await appStatement(builder, undefined, target.hints);
     const after = await keysByUniqueValues(conn, target, rows, otherKeys, false);
     const firstId = Array.isArray(result) ? (result[0] ?? 0) : 0;
     const keys = uniqueKeys([...(given as KeyValue[][]), ...before, ...after]);
@@ -79,31 +82,30 @@ export async function runInsert(
   }
   // Given keys are the keys written, except for a PostgreSQL upsert (RETURNING below says which rows).
   if ((!missing && !(upsert && needKeys && target.side === Side.Postgres)) || rows.length === 0) {
-    const { result } = await appStatement(builder);
+    const { result } = await appStatement(builder, undefined, target.hints);
     const firstId = target.side === Side.Mysql && Array.isArray(result) ? (result[0] ?? 0) : 0;
     return { result, keys: given as KeyValue[][], firstId, addedReturning: false };
   }
 
   if (target.side === Side.Postgres) {
-    // Generated keys, and the rows an upsert inserted or updated, come back from RETURNING.
-    const appReturning = _single.returning;
-    const addedReturning = appReturning === undefined;
-    if (addedReturning) builder.returning([...pk]);
-    else if (appReturning !== '*' && !(Array.isArray(appReturning) && appReturning.includes('*'))) {
-      const cols = Array.isArray(appReturning) ? appReturning : [appReturning];
-      builder.returning([...new Set([...(cols as string[]), ...pk])]);
-    }
-    const result = (await appStatement(builder)).result as Row[];
-    const keys = result.map((r) => keyOfRow(r, pk)).filter((k): k is KeyValue[] => k !== undefined);
-    if (needKeys && keys.length < result.length) throw uncaptured(target.name, 'RETURNING gave no key');
-    const first = result[0];
-    const firstId = first && pk.length === 1 ? (first[pk[0] as string] ?? 0) : 0;
-    return { result, keys, firstId, addedReturning };
+    // Generated keys, and the rows an upsert inserted or updated, come back from RETURNING (next to
+    // the AUTO_INCREMENT column the insert id comes from).
+    const returning = _single.returning;
+    const cols = (
+      Array.isArray(returning) ? returning : returning === undefined ? [] : [returning]
+    ) as string[];
+    builder.returning([...new Set([...cols, ...pk])]);
+    const { result, response } = await appStatement(builder, undefined, target.hints);
+    const returned = (response as { rows?: Row[] } | undefined)?.rows ?? [];
+    const keys = returned.map((r) => keyOfRow(r, pk)).filter((k): k is KeyValue[] => k !== undefined);
+    if (needKeys && keys.length < returned.length) throw uncaptured(target.name, 'RETURNING gave no key');
+    const firstId = Array.isArray(result) ? (result[0] ?? 0) : 0;
+    return { result, keys, firstId, addedReturning: false };
   }
 
   // MySQL.
   if (upsert) {
-    const { result } = await appStatement(builder);
+    const { result } = await appStatement(builder, undefined, target.hints);
     if (!needKeys)
       return { result, keys: [], firstId: Array.isArray(result) ? result[0] : 0, addedReturning: false };
     const keys = await reselectByConflict(conn, target, rows, conflict);
@@ -113,7 +115,7 @@ export async function runInsert(
   if (missingCols.length !== 1) throw uncaptured(target.name, 'more than one key column has no value');
   const idCol = missingCols[0] as string;
   if (rows.length === 1 || !needKeys) {
-    const { result, response } = await appStatement(builder);
+    const { result, response } = await appStatement(builder, undefined, target.hints);
     const id = insertIdOf(response) ?? (Array.isArray(result) ? result[0] : undefined);
     if (needKeys && (!isKeyValue(id) || id === 0)) throw uncaptured(target.name, 'no generated key');
     const keys = needKeys ? [pk.map((c) => (c === idCol ? id : rows[0]?.[c]) as KeyValue)] : [];

@@ -16,7 +16,6 @@ import {
   isKeyValue,
   keyOfRow,
   keysFromLookup,
-  returnKeysToo,
   sameColumns,
   type KeyValue,
 } from './keys.js';
@@ -182,19 +181,20 @@ async function runPostgresOneTrip(
 ): Promise<CapturedWrite> {
   const b = internals(builder);
   const pk = target.translator.primaryKey;
-  const appReturning = b._single.returning;
-  const addedReturning = plan.kind === 'generated' && appReturning === undefined;
   let keys: KeyTuple[] = [];
-  let toApp = (rows: Row[]): Row[] => rows;
   let wrap: StatementWrap | undefined;
   if (plan.kind === 'generated') {
-    toApp = returnKeysToo(builder, pk).toApp;
+    const returning = b._single.returning;
+    const cols = (
+      Array.isArray(returning) ? returning : returning === undefined ? [] : [returning]
+    ) as string[];
+    builder.returning([...new Set([...cols, ...pk])]);
     wrap = {
       wrap: (sql, bindings) => ({
         sql: `WITH dw_write AS (${sql}), dw_outbox AS (${OUTBOX_INSERT} SELECT $${bindings.length + 1}, json_build_array(${pk.map(q).join(', ')})::text FROM dw_write) SELECT * FROM dw_write`,
         bindings: [...bindings, target.table.name],
       }),
-      // The statement is a SELECT of the inserted rows: knex is told what it was.
+      // The statement is a SELECT of the inserted rows: the client is told what it was.
       unwrap: (response) => Object.assign(response as object, { command: 'INSERT' }),
     };
   } else {
@@ -212,18 +212,14 @@ async function runPostgresOneTrip(
       unwrap: (response) => response,
     };
   }
-  const { result, response } = await appStatement(builder, wrap);
-  const resp = response as { rows: Row[]; rowCount: number | null };
-  if (b._method !== 'insert') return { result, insert: undefined, keys };
+  const { result, response } = await appStatement(builder, wrap, target.hints);
   if (plan.kind === 'generated') {
+    const rows = (response as { rows?: Row[] } | undefined)?.rows ?? [];
     keys = canonicalKeys(
       target.translator,
-      resp.rows.map((r) => keyOfRow(r, pk)).filter((k): k is KeyValue[] => k !== undefined),
+      rows.map((r) => keyOfRow(r, pk)).filter((k): k is KeyValue[] => k !== undefined),
       target.side,
     );
   }
-  const first = resp.rows[0];
-  const firstId = plan.kind === 'generated' && first ? (first[pk[0] as string] ?? 0) : 0;
-  const appResult = appReturning === undefined && !addedReturning ? resp : toApp(resp.rows);
-  return { result: appResult, insert: { result: appResult, keys: [], firstId, addedReturning }, keys };
+  return { result, insert: undefined, keys };
 }

@@ -1,4 +1,14 @@
+import { Transform } from 'node:stream';
+import QueryStream from 'pg-query-stream';
 import type { Side } from '../stage/stage.js';
+import { asMysqlError } from '../shape/pg-errors.js';
+import {
+  mysqlResponse,
+  rowConverter,
+  type PgField,
+  type PgResult,
+  type ShapeSource,
+} from '../shape/pg-rows.js';
 import { dialectClientClass, type CompiledQuery, type DriverClientClass } from './knex-internals.js';
 import { currentStatement, isImplicitTransaction } from './statement-context.js';
 
@@ -28,6 +38,8 @@ export interface DriverHooks {
    * (before anything runs) when it is a write that a syncing stage must capture.
    */
   admit(side: Side, obj: CompiledQuery): void;
+  /** How PostgreSQL's answers are shaped as MySQL's (the app's mysql2 settings, both schemas). */
+  shape(): ShapeSource;
 }
 
 /**
@@ -37,6 +49,11 @@ export interface DriverHooks {
  * prototype, so statements of transactions pass the gate too.
  */
 export function appClientClass(side: Side, hooks: DriverHooks): DriverClientClass {
+  const gated = gatedClientClass(side, hooks);
+  return side === 'mysql' ? gated : mysqlShapedClientClass(gated, hooks);
+}
+
+function gatedClientClass(side: Side, hooks: DriverHooks): DriverClientClass {
   const Base = dialectClientClass(side === 'mysql' ? 'mysql2' : 'pg');
   return class AppClient extends Base {
     override async _query(connection: unknown, obj: CompiledQuery): Promise<CompiledQuery> {
@@ -78,6 +95,113 @@ export function appClientClass(side: Side, hooks: DriverHooks): DriverClientClas
     ): Promise<unknown> {
       if (!currentStatement()) hooks.admit(side, obj);
       return super._stream(connection, obj, stream, options);
+    }
+  };
+}
+
+/** pg result rows (arrays, as asked) as objects keyed by column name, for dualwrite's own reading. */
+function objectRows(result: PgResult): PgResult {
+  const names = (result.fields ?? []).map((f) => f.name);
+  const rows = (result.rows ?? []).map((r) => Object.fromEntries(names.map((n, i) => [n, r[i]])));
+  return { ...result, rows: rows as unknown as unknown[][] };
+}
+
+/** Query options that are mysql2's (nestTables, rowsAsArray, typeCast...), not pg's. */
+function mysqlOptions(options: Record<string, unknown> | undefined): Record<string, unknown> {
+  const { rowMode: _r, types: _t, ...rest } = options ?? {};
+  return rest;
+}
+
+/**
+ * The PostgreSQL client of the app's statements: knex's pg dialect for the SQL, answering as knex's
+ * mysql2 client does — rows typed and named as mysql2 with the app's settings gives MySQL's (raw reads
+ * `[rows, fields]`, writes `[ResultSetHeader]`, inserts `[insertId]`, updates the affected count),
+ * errors with MySQL's code, errno and sqlState, streams too.
+ */
+function mysqlShapedClientClass(Base: DriverClientClass, hooks: DriverHooks): DriverClientClass {
+  return class MysqlShapedPgClient extends Base {
+    override async _query(connection: unknown, obj: CompiledQuery): Promise<CompiledQuery> {
+      const source = hooks.shape();
+      const options = mysqlOptions(obj.options);
+      obj.options = { ...(obj.options ?? {}), rowMode: 'array' };
+      try {
+        await super._query(connection, obj);
+      } catch (error) {
+        throw asMysqlError(error, { database: source.database, qualifiedKeys: !source.mariadb });
+      }
+      const raw = objectRows(obj.response as PgResult);
+      const ctx = currentStatement();
+      if (ctx) ctx.response = raw;
+      (obj as { pgResponse?: unknown }).pgResponse = raw;
+      obj.response = mysqlResponse(obj.response as PgResult, options, source, ctx?.hints);
+      return obj;
+    }
+
+    override processResponse(obj: CompiledQuery, runner: unknown): unknown {
+      if (obj == null) return undefined;
+      // Output functions of knex's pg compiler (columnInfo...) read pg's own result.
+      if (obj.output) return obj.output.call(runner, (obj as { pgResponse?: unknown }).pgResponse);
+      const response = obj.response as [Record<string, unknown>[] & Record<string, unknown>, unknown];
+      const rows = response[0];
+      switch (obj.method) {
+        case 'select':
+          return rows;
+        case 'first':
+          return rows[0];
+        case 'pluck':
+          return rows.map((r) => r[obj.pluck as string]);
+        case 'insert':
+          return [rows['insertId']];
+        case 'del':
+        case 'update':
+        case 'counter':
+          return rows['affectedRows'];
+        default:
+          return response;
+      }
+    }
+
+    override _stream(
+      connection: unknown,
+      obj: CompiledQuery,
+      stream: NodeJS.WritableStream,
+      options: unknown,
+    ): Promise<unknown> {
+      if (!currentStatement()) hooks.admit('postgres', obj);
+      const source = hooks.shape();
+      const hints = currentStatement()?.hints;
+      const names = { database: source.database, qualifiedKeys: !source.mariadb };
+      const query = new QueryStream(obj.sql, obj.bindings as unknown[], {
+        ...(options as object),
+        rowMode: 'array',
+      });
+      let convert: ((row: unknown[]) => unknown) | undefined;
+      const shaped = new Transform({
+        objectMode: true,
+        transform(row: unknown[], _enc, done) {
+          try {
+            convert ??= rowConverter(
+              (query as unknown as { cursor: { _result: { fields: PgField[] } } }).cursor._result.fields,
+              mysqlOptions(obj.options),
+              source,
+              hints,
+            );
+            done(null, convert(row));
+          } catch (error) {
+            done(error as Error);
+          }
+        },
+      });
+      return new Promise((resolve, reject) => {
+        const pgStream = (connection as { query(q: unknown): NodeJS.ReadableStream }).query(query);
+        pgStream.on('error', (error: unknown) => {
+          const mapped = asMysqlError(error, names);
+          reject(mapped as Error);
+          stream.emit('error', mapped);
+        });
+        shaped.on('end', resolve);
+        pgStream.pipe(shaped).pipe(stream);
+      });
     }
   };
 }

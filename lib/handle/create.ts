@@ -16,7 +16,9 @@ import { KeySyncer } from '../sync/syncer.js';
 import { SyncWorker } from '../sync/worker.js';
 import type { TranslatorSet } from '../translate/types.js';
 import { admission } from './admit.js';
-import { createAppKnex, type AppKnexInput } from './app-knex.js';
+import { createAppKnex, type AppKnex, type AppKnexInput } from './app-knex.js';
+import { pgShapeSource } from './pg-shape-source.js';
+import type { ShapeSource } from '../shape/pg-rows.js';
 import { WriteGate } from './gate.js';
 import { queryInterface } from './handle.js';
 import { SchemaKnowledge } from './schema-knowledge.js';
@@ -137,11 +139,15 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
     }),
   });
   ref.controller = stageController;
-  const app = createAppKnex({
+  let shape: ShapeSource | undefined;
+  const app: AppKnex = createAppKnex({
     input: options.knex,
     urls,
     poolMax: { mysql: config.mysql.poolMax, postgres: config.postgres.poolMax },
-    hooks: admission({ plan: () => stageController.plan(), config: () => config }),
+    hooks: {
+      admit: admission({ plan: () => stageController.plan(), config: () => config }),
+      shape: () => (shape ??= pgShapeSource(app.config, translators)),
+    },
     logger,
   });
   const appPools = [app.mysql, app.mysqlWrites, app.postgres];

@@ -1,7 +1,6 @@
 import type { Knex } from 'knex';
 import { appStatement } from '../capture/app-statement.js';
 import { captureWrite, type CapturedWrite } from '../capture/capture.js';
-import { runInsert } from '../capture/insert.js';
 import { oneTripKeys, runOneTrip } from '../capture/one-trip.js';
 import { DualWriteError, ErrorCode } from '../errors.js';
 import { isMetaTable } from '../meta/tables.js';
@@ -10,16 +9,47 @@ import { otherSide, Side, type StagePlan } from '../stage/stage.js';
 import type { Row, RowTranslator } from '../translate/types.js';
 import { internals, isKnexRaw } from './knex-internals.js';
 import { mainTableOf, replay, translatorOf, type QueryState } from './replay.js';
-import { aggregateRenames, appRow, renameKeys, rowsOf, shapeRead } from './results.js';
+import { aggregateRenames, renameKeys, rowsOf } from './results.js';
+import { shapeHints } from './shape-hints.js';
+import { valueErrorAsMysql } from '../shape/pg-errors.js';
+import type { ShapeHints } from '../shape/pg-rows.js';
 import type { HandleCore, TrxScope } from './scope.js';
 import { implicitTransaction } from './implicit.js';
+import { advanceIdentity } from './pg-identity.js';
+import { columnInfo } from './column-info.js';
 import { internally, startStatement } from './statement-context.js';
 
 const READ_METHODS = new Set(['select', 'first', 'pluck', 'columnInfo']);
 
-/** The builder of the app's query for `side`, on `conn` (a transaction, or the app-facing pool). */
+/**
+ * The builder of the app's query for `side`, on `conn` (a transaction, or the app-facing pool). A
+ * PostgreSQL insert returns the AUTO_INCREMENT column of the MySQL table (MySQL's insert id); the app's
+ * own `returning` has no effect, as on MySQL.
+ */
 function build(state: QueryState, side: Side, conn: Knex | Knex.Transaction): Knex.QueryBuilder {
-  return replay(state, side, conn, { translate: side === Side.Postgres });
+  let builder: Knex.QueryBuilder;
+  try {
+    builder = replay(state, side, conn, { translate: side === Side.Postgres });
+  } catch (error) {
+    // PostgreSQL answers for MySQL: a value MySQL would refuse fails with MySQL's error.
+    throw side === Side.Postgres ? valueErrorAsMysql(error) : error;
+  }
+  if (side === Side.Postgres && internals(builder)._method === 'insert') {
+    const table = mainTableOf(state)?.name;
+    const ai =
+      table &&
+      state.scope.core.tables.mysqlSchema.tables
+        .find((t) => t.name === table)
+        ?.columns.find((c) => c.autoIncrement);
+    if (ai) builder.returning([ai.name]);
+    else if (internals(builder)._single.returning !== undefined) builder.returning([]);
+  }
+  return builder;
+}
+
+/** Hints for the PostgreSQL client (names, types, insert id) of the app's statement. */
+function hintsOf(state: QueryState, builder: Knex.QueryBuilder, side: Side): ShapeHints | undefined {
+  return side === Side.Postgres ? shapeHints(builder, mainTableOf(state)?.name) : undefined;
 }
 
 /**
@@ -89,57 +119,59 @@ async function runStatement(
 ): Promise<unknown> {
   const { core } = state.scope;
   const side = plan.authoritative;
-  const builder = built ?? build(state, side, trx?.ktrx ?? core.app[side]);
+  const conn = trx?.ktrx ?? core.app[side];
+  const builder = built ?? build(state, side, conn);
   const method = internals(builder)._method;
   if (READ_METHODS.has(method)) return runRead(state, builder, plan, trx);
+  const result = await runWrite(state, plan, trx, builder);
+  if (side === Side.Postgres && method === 'insert') {
+    const name = mainTableOf(state)?.name;
+    await advanceIdentity(
+      conn,
+      builder,
+      core.tables.mysqlSchema.tables.find((t) => t.name === name),
+    );
+  }
+  return result;
+}
+
+async function runWrite(
+  state: QueryState,
+  plan: StagePlan,
+  trx: TrxScope | undefined,
+  builder: Knex.QueryBuilder,
+): Promise<unknown> {
+  const { core } = state.scope;
+  const side = plan.authoritative;
 
   const table = mainTableOf(state);
   const config = core.config();
-  const appReturning = internals(builder)._single.returning !== undefined;
   let captureOn = capturedTable(core, plan, table?.name);
   if (captureOn && table && !core.translators.has(table.name)) {
     captureOn = await core.tables.resolveUnknown(table.name, side, unsyncedTables(core));
   }
   const translator = table && captureOn ? core.translators.table(table.name) : translatorOf(state);
 
-  if (!captureOn || !translator || !table) {
-    if (side === Side.Mysql) return (await appStatement(builder)).result;
-    if (method === 'insert' && translator) {
-      const outcome = await runInsert(
-        builder,
-        { name: translator.table, primaryKey: translator.primaryKey, side },
-        trx?.ktrx ?? core.app[side],
-        false,
-      );
-      return shapeWrite(
-        method,
-        { result: outcome.result, insert: outcome, keys: [] },
-        side,
-        translator,
-        appReturning,
-      );
-    }
-    const { result } = await appStatement(builder);
-    return shapeWrite(method, { result, insert: undefined, keys: [] }, side, translator, appReturning);
-  }
+  const hints = hintsOf(state, builder, side);
+  if (!captureOn || !translator || !table) return (await appStatement(builder, undefined, hints)).result;
   if (config.strict) checkOtherSide(builder, translator, side);
 
   if (config.capture.mode === 'triggers') {
     // Triggers record the keys in the same transaction; the handle only wakes the worker.
-    const { result } = await appStatement(builder);
+    const { result } = await appStatement(builder, undefined, hints);
     if (trx) trx.capture.captured = true;
     else core.notify();
-    return shapeWrite(method, { result, insert: undefined, keys: [] }, side, translator, appReturning);
+    return result;
   }
   const target = {
     table,
     translator,
     side,
     uniqueKeys: side === Side.Mysql ? core.mysqlUniqueKeys(table.name) : undefined,
+    hints,
   };
   if (trx) {
-    const captured = await captureWrite(builder, target, trx.ktrx, (t, keys) => trx.capture.add(t, keys));
-    return shapeWrite(method, captured, side, translator, appReturning);
+    return (await captureWrite(builder, target, trx.ktrx, (t, keys) => trx.capture.add(t, keys))).result;
   }
   const oneTrip = state.connection === undefined ? oneTripKeys(builder, target) : undefined;
   let captured: CapturedWrite;
@@ -152,7 +184,7 @@ async function runStatement(
     captured = await implicitTransaction(core.app[side], (t) => captureWrite(builder, target, t), trxConfig);
   }
   core.notify();
-  return shapeWrite(method, captured, side, translator, appReturning);
+  return captured.result;
 }
 
 /** Strict mode: values the other database cannot hold fail here, before either database is touched. */
@@ -169,28 +201,6 @@ function checkOtherSide(builder: Knex.QueryBuilder, translator: RowTranslator, s
   }
 }
 
-/**
- * Write results in the shape knex gives on MySQL, whichever side ran them. On MySQL the app's own knex
- * answered the app's statement: its result goes back untouched.
- */
-function shapeWrite(
-  method: string,
-  captured: CapturedWrite,
-  side: Side,
-  translator: RowTranslator | undefined,
-  appReturning: boolean,
-): unknown {
-  const { result, insert } = captured;
-  if (side === Side.Mysql) return result;
-  if (appReturning && Array.isArray(result)) {
-    return result.map((r: unknown) =>
-      r && typeof r === 'object' && !Array.isArray(r) ? appRow(r as Row, translator, side) : r,
-    );
-  }
-  if (method === 'insert') return [insert?.firstId ?? 0];
-  return result;
-}
-
 async function runRead(
   state: QueryState,
   builder: Knex.QueryBuilder,
@@ -199,13 +209,15 @@ async function runRead(
 ): Promise<unknown> {
   const { core, context } = state.scope;
   const side = plan.authoritative;
-  const { _method: method, _single, _statements } = internals(builder);
+  const { _method: method } = internals(builder);
+  if (method === 'columnInfo' && side === Side.Postgres) {
+    // What MySQL's information_schema says, from the MySQL schema (the app reads MySQL's types).
+    return columnInfo(core, mainTableOf(state)?.name, builder);
+  }
   const started = performance.now();
-  const { result: raw } = await appStatement(builder);
+  // Either side answers as the app's own knex did on MySQL (the PostgreSQL client shapes its rows).
+  const { result } = await appStatement(builder, undefined, hintsOf(state, builder, side));
   const latencyMs = performance.now() - started;
-  const result = side === Side.Postgres ? renameKeys(raw, aggregateRenames(_statements)) : raw;
-  const shaped =
-    side === Side.Mysql ? raw : shapeRead(method, result, translatorOf(state), side, _single.pluck);
   const observer = core.readObserver;
   if (observer && !trx && plan.shadowReads && (method === 'select' || method === 'first')) {
     const snapshot: QueryState = { ...state, calls: [...state.calls] };
@@ -236,5 +248,5 @@ async function runRead(
       }
     });
   }
-  return shaped;
+  return result;
 }

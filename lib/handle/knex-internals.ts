@@ -33,6 +33,7 @@ export interface BuilderInternals {
     merge?: { updates?: unknown };
     ignore?: boolean;
     pluck?: string;
+    columnInfo?: string;
     limit?: number;
     lock?: string;
   };

@@ -8,7 +8,6 @@ import { Side, type StagePlan } from '../stage/stage.js';
 import type { KeyTuple, Row, RowTranslator } from '../translate/types.js';
 import { transactingScope } from './builder.js';
 import { rawRole } from './builder-methods.js';
-import { appRow } from './results.js';
 import { buildSql, SQL_SPEC, type SqlSpec } from './replay.js';
 import type { Scope, TrxScope } from './scope.js';
 import { appStatement, internalRawRows } from '../capture/app-statement.js';
@@ -159,8 +158,6 @@ async function runRaw(state: RawState, plan: StagePlan, trx: TrxScope | undefine
   const { options } = state;
   const side = plan.authoritative;
   const conn = trx?.ktrx ?? core.app[side];
-  const translator =
-    options.table && core.translators.has(options.table) ? core.translators.table(options.table) : undefined;
   const read = isReadSql(state.spec.sql);
   const config = core.config();
   const syncs =
@@ -169,16 +166,16 @@ async function runRaw(state: RawState, plan: StagePlan, trx: TrxScope | undefine
     !(options.table && (isMetaTable(options.table) || config.tables[options.table]?.exclude));
   const run = async (k: Knex | Knex.Transaction): Promise<unknown> =>
     (await runStatement('app', () => builtRaw(state, side, k))).value;
-  if (!syncs) return shapeRaw(await run(conn), side, translator);
+  if (!syncs) return await run(conn);
   if (config.capture.mode === 'triggers') {
     const result = await run(conn);
     if (trx) trx.capture.captured = true;
     else core.notify();
-    return shapeRaw(result, side, translator);
+    return result;
   }
   if (sqlKind(state.spec.sql) !== 'write') {
     // DDL and session statements write no rows: they run on the authoritative side only.
-    return shapeRaw(await run(conn), side, translator);
+    return await run(conn);
   }
   const record = async (k: Knex.Transaction, table: string, keys: KeyTuple[]): Promise<void> => {
     if (trx) trx.capture.add(table, keys);
@@ -198,10 +195,10 @@ async function runRaw(state: RawState, plan: StagePlan, trx: TrxScope | undefine
     }
     return captureRawWrite(state, side, k, record);
   };
-  if (trx) return shapeRaw(await write(trx.ktrx), side, translator);
+  if (trx) return await write(trx.ktrx);
   const result = await implicitTransaction(core.app[side], write);
   core.notify();
-  return shapeRaw(result, side, translator);
+  return result;
 }
 
 /**
@@ -254,14 +251,4 @@ async function captureRawWrite(
   }
   await record(k, plan.table, canonicalKeys(t, found, side));
   return result;
-}
-
-/** Raw results in the shape knex gives on MySQL (`[rows, fields]`), whichever side ran them. */
-function shapeRaw(result: unknown, side: Side, translator: RowTranslator | undefined): unknown {
-  if (side === Side.Mysql) return result;
-  const r = result as { command?: string; rows?: Row[]; rowCount?: number; fields?: unknown[] };
-  if (r.command === 'SELECT' || (r.rows && r.rows.length > 0)) {
-    return [(r.rows ?? []).map((row) => appRow(row, translator, side)), r.fields ?? []];
-  }
-  return [{ affectedRows: r.rowCount ?? 0, insertId: 0 }, undefined];
 }

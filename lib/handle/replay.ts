@@ -4,6 +4,10 @@ import type { RowTranslator } from '../translate/types.js';
 import { parseTableRef } from './knex-internals.js';
 import type { Scope } from './scope.js';
 import { translateCallArgs } from './values.js';
+import { mysqlSemanticsCall as mysqlSemantics } from '../dialect/mysql/mysql-semantics.js';
+import { mysqlSemanticsCall as pgSemantics } from '../dialect/postgres/mysql-semantics.js';
+import { rawSqlFor as mysqlRawSql } from '../dialect/mysql/raw-sql.js';
+import { rawSqlFor as pgRawSql } from '../dialect/postgres/raw-sql.js';
 
 /** One builder method call the app made (or a getter it read: `get:or`), kept to rebuild the query. */
 export interface RecordedCall {
@@ -80,8 +84,10 @@ function applyCalls(
 /** Builds a raw/ref/fn for `knex`'s dialect. */
 export function buildSql(spec: SqlSpec, side: Side, knex: Knex | Knex.Transaction): Knex.Raw {
   let base: unknown;
-  if (spec.kind === 'raw') base = knex.raw(spec.sql, mapArgs(spec.bindings, side, knex) as Knex.RawBinding);
-  else if (spec.kind === 'ref') base = knex.ref(spec.ref);
+  if (spec.kind === 'raw') {
+    const sql = (side === Side.Postgres ? pgRawSql : mysqlRawSql)(spec.sql);
+    base = knex.raw(sql, mapArgs(spec.bindings, side, knex) as Knex.RawBinding);
+  } else if (spec.kind === 'ref') base = knex.ref(spec.ref);
   else base = (knex.fn as unknown as Callable)[spec.fn]!(...spec.args);
   return applyCalls(base, spec.calls, side, knex) as Knex.Raw;
 }
@@ -122,7 +128,8 @@ export function replay(
       builder = (builder as Record<string, unknown>)[call.method.slice(4)];
       continue;
     }
-    const mapped = call.args.map((a) => mapArgs(a, side, knex));
+    const semantic = (side === Side.Postgres ? pgSemantics : mysqlSemantics)(call.method, call.args);
+    const mapped = semantic.map((a) => mapArgs(a, side, knex));
     const args = translator ? translateCallArgs(call.method, mapped, translator, side, table) : mapped;
     const fn = (builder as Callable)[call.method];
     if (typeof fn !== 'function') throw new TypeError(`knex query builder has no method ${call.method}()`);

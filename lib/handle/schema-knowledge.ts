@@ -6,6 +6,7 @@ import { introspectPostgres } from '../dialect/postgres/introspect.js';
 import { DualWriteError, ErrorCode } from '../errors.js';
 import type { Side } from '../stage/stage.js';
 import { buildTranslators } from '../translate/build.js';
+import type { ColumnSchema, DatabaseSchema, TableSchema } from '../schema/model.js';
 import type { RowTranslator, TranslatorSet } from '../translate/types.js';
 
 /** How long a table found on neither side (or on one only) is not looked up again, ms. */
@@ -19,6 +20,9 @@ const RECHECK_MS = 5000;
 export class SchemaKnowledge implements TranslatorSet {
   #translators: TranslatorSet;
   #uniqueKeys: Map<string, string[][]>;
+  #mysqlSchema: DatabaseSchema;
+  /** PostgreSQL table OID → table name and attribute numbers → column names. */
+  #pgColumns: Map<number, { table: string; columns: Map<number, string> }>;
   readonly #knex: Readonly<Record<Side, Knex>>;
   readonly #config: () => Readonly<DualWriteConfig>;
   readonly #fixed: boolean;
@@ -28,14 +32,15 @@ export class SchemaKnowledge implements TranslatorSet {
   private constructor(
     knex: Readonly<Record<Side, Knex>>,
     config: () => Readonly<DualWriteConfig>,
-    translators: TranslatorSet,
-    uniqueKeys: Map<string, string[][]>,
+    read: Awaited<ReturnType<typeof SchemaKnowledge.read>>,
     fixed: boolean,
   ) {
     this.#knex = knex;
     this.#config = config;
-    this.#translators = translators;
-    this.#uniqueKeys = uniqueKeys;
+    this.#translators = read.translators;
+    this.#uniqueKeys = read.uniqueKeys;
+    this.#mysqlSchema = read.mysqlSchema;
+    this.#pgColumns = read.pgColumns;
     this.#fixed = fixed;
   }
 
@@ -45,15 +50,20 @@ export class SchemaKnowledge implements TranslatorSet {
     config: () => Readonly<DualWriteConfig>,
     given?: TranslatorSet,
   ): Promise<SchemaKnowledge> {
-    const { translators, uniqueKeys } = await SchemaKnowledge.#read(knex, config(), given);
-    return new SchemaKnowledge(knex, config, translators, uniqueKeys, given !== undefined);
+    const read = await SchemaKnowledge.read(knex, config(), given);
+    return new SchemaKnowledge(knex, config, read, given !== undefined);
   }
 
-  static async #read(
+  private static async read(
     knex: Readonly<Record<Side, Knex>>,
     config: Readonly<DualWriteConfig>,
     given?: TranslatorSet,
-  ): Promise<{ translators: TranslatorSet; uniqueKeys: Map<string, string[][]> }> {
+  ): Promise<{
+    translators: TranslatorSet;
+    uniqueKeys: Map<string, string[][]>;
+    mysqlSchema: DatabaseSchema;
+    pgColumns: Map<number, { table: string; columns: Map<number, string> }>;
+  }> {
     const mysqlSchema = await introspectMysql(knex.mysql);
     const uniqueKeys = new Map(
       mysqlSchema.tables.map((t) => [
@@ -63,7 +73,34 @@ export class SchemaKnowledge implements TranslatorSet {
     );
     const translators =
       given ?? buildTranslators(mysqlSchema, await introspectPostgres(knex.postgres), config);
-    return { translators, uniqueKeys };
+    const attributes = (await knex.postgres.raw(
+      `SELECT c.oid::int AS oid, c.relname AS "table", a.attnum::int AS attnum, a.attname AS "column"
+         FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+        WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm')
+          AND a.attnum > 0 AND NOT a.attisdropped`,
+    )) as { rows: { oid: number; table: string; attnum: number; column: string }[] };
+    const pgColumns = new Map<number, { table: string; columns: Map<number, string> }>();
+    for (const r of attributes.rows) {
+      let t = pgColumns.get(r.oid);
+      if (!t) pgColumns.set(r.oid, (t = { table: r.table, columns: new Map() }));
+      t.columns.set(r.attnum, r.column);
+    }
+    return { translators, uniqueKeys, mysqlSchema, pgColumns };
+  }
+
+  /** The introspected MySQL schema. */
+  get mysqlSchema(): DatabaseSchema {
+    return this.#mysqlSchema;
+  }
+
+  /** The MySQL table and column a PostgreSQL result column comes from (by table OID and attribute). */
+  pgOrigin(oid: number, attnum: number): { table: TableSchema; column: ColumnSchema } | undefined {
+    const t = this.#pgColumns.get(oid);
+    const name = t?.columns.get(attnum);
+    if (!t || !name) return undefined;
+    const table = this.#mysqlSchema.tables.find((x) => x.name === t.table);
+    const column = table?.columns.find((c) => c.name === name);
+    return table && column ? { table, column } : undefined;
   }
 
   table(name: string): RowTranslator {
@@ -88,9 +125,11 @@ export class SchemaKnowledge implements TranslatorSet {
     if (this.#fixed) return;
     this.#refreshing ??= (async () => {
       try {
-        const next = await SchemaKnowledge.#read(this.#knex, this.#config());
+        const next = await SchemaKnowledge.read(this.#knex, this.#config());
         this.#translators = next.translators;
         this.#uniqueKeys = next.uniqueKeys;
+        this.#mysqlSchema = next.mysqlSchema;
+        this.#pgColumns = next.pgColumns;
         this.#checked.clear();
       } finally {
         this.#refreshing = undefined;

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { ShapeHints } from '../shape/pg-rows.js';
 
 /**
  * What dualwrite adds to an app statement at the driver, in the same round trip: the outbox insert of
@@ -23,6 +24,8 @@ export interface StatementContext {
   /** Set by the driver hook: the driver's raw response to the app statement (before knex processed it). */
   response?: unknown;
   readonly wrap?: StatementWrap | undefined;
+  /** What the PostgreSQL side needs to name and type the result's columns as MySQL does. */
+  readonly hints?: ShapeHints | undefined;
 }
 
 const storage = new AsyncLocalStorage<StatementContext>();
@@ -37,16 +40,17 @@ export async function runStatement<T>(
   kind: StatementContext['kind'],
   fn: () => PromiseLike<T> | T,
   wrap?: StatementWrap,
+  hints?: ShapeHints,
 ): Promise<{ value: T; context: StatementContext }> {
-  const context: StatementContext = { kind, wrap };
+  const context: StatementContext = { kind, wrap, hints };
   // Awaited inside run(): a knex builder is a thenable whose then() must start in this context.
   const value = await storage.run(context, async () => await fn());
   return { value, context };
 }
 
 /** Starts `fn` synchronously in a statement context (streams: knex starts them synchronously). */
-export function startStatement<T>(kind: StatementContext['kind'], fn: () => T): T {
-  return storage.run({ kind }, fn);
+export function startStatement<T>(kind: StatementContext['kind'], fn: () => T, hints?: ShapeHints): T {
+  return storage.run({ kind, hints }, fn);
 }
 
 /** Runs `fn` as dualwrite's own work (its statements are neither refused nor shown to the app). */

@@ -4,7 +4,8 @@ import { bareColumn, isKnexRaw } from './knex-internals.js';
 
 /** A value passed to knex as-is: raw SQL, a sub-query, or anything that is not plain data. */
 function isSqlObject(value: unknown): boolean {
-  if (isKnexRaw(value)) return true;
+  // A function is a sub-query knex builds (`{ batch: (qb) => qb.max('batch')... }`).
+  if (typeof value === 'function' || isKnexRaw(value)) return true;
   if (value && typeof value === 'object' && typeof (value as { toSQL?: unknown }).toSQL === 'function') {
     return true;
   }

@@ -63,14 +63,9 @@ describe.each(sides)('capture in %s (authoritative %s)', (stage, side) => {
     }
     expect((await outboxKeys(knexOf(side), 'widgets')).sort()).toEqual([[1], [2], [3]]);
     if (side === 'postgres') {
-      // The app's own RETURNING comes back as asked, without the key columns added for capture.
-      const returned = (await db('widgets').where('qty', '>', 5).update({ qty: 7 }).returning('name')) as {
-        name: string;
-      }[];
-      expect(returned.map((r) => r).sort((a, b) => a.name.localeCompare(b.name))).toEqual([
-        { name: 'q' },
-        { name: 'r' },
-      ]);
+      // The app gets MySQL's answer (the affected count: RETURNING has no effect on MySQL), whatever
+      // the key columns returned for capture.
+      expect(await db('widgets').where('qty', '>', 5).update({ qty: 7 }).returning('name')).toBe(2);
     }
   });
 

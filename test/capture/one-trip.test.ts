@@ -139,21 +139,23 @@ describe('one-statement capture on PostgreSQL', () => {
     const sent = pgStatements(db);
     const [id] = (await db('widgets').insert({ name: 'gen', qty: 1 })) as number[];
     expect(typeof id).toBe('number');
-    expect(await db('widgets').insert({ id: 500, name: 'given' })).toEqual([0]);
+    // MySQL's answers: the AUTO_INCREMENT value inserted (given or generated), counts for updates;
+    // RETURNING has no effect, as on MySQL.
+    expect(await db('widgets').insert({ id: 500, name: 'given' })).toEqual([500]);
     const returned = (await db('widgets')
       .insert({ name: 'ret', qty: 2 })
-      .returning(['name', 'qty'])) as unknown[];
-    expect(returned).toEqual([{ name: 'ret', qty: 2 }]);
+      .returning(['name', 'qty'])) as number[];
+    expect(returned).toEqual([(await dbs.pg('widgets').where({ name: 'ret' }).first()).id]);
     expect(await db('widgets').where({ id: 500 }).update({ qty: 7 })).toBe(1);
-    expect(await db('widgets').where({ id: 500 }).update({ qty: 8 }, ['qty'])).toEqual([{ qty: 8 }]);
-    expect(await db('widgets').whereIn('id', [500, 501]).increment('qty', 1)).toBe(1);
-    expect(await db('widgets').where({ id: 501 }).del()).toBe(0);
+    expect(await db('widgets').where({ id: 500 }).update({ qty: 8 }, ['qty'])).toBe(1);
+    expect(await db('widgets').whereIn('id', [500, 9999]).increment('qty', 1)).toBe(1);
+    expect(await db('widgets').where({ id: 9999 }).del()).toBe(0);
 
     expect(sent).toHaveLength(7);
     for (const sql of sent) expect(sql).toMatch(/^WITH dw_(outbox|write) AS \(/);
     const retId = (await dbs.pg('widgets').where({ name: 'ret' }).first()) as { id: number };
     expect(await outboxKeys(dbs.pg, 'widgets')).toEqual(
-      expect.arrayContaining([[id], [500], [retId.id], [501]]),
+      expect.arrayContaining([[id], [500], [retId.id], [9999]]),
     );
     expect(new Set((await outboxKeys(dbs.pg, 'widgets')).map((k) => JSON.stringify(k))).size).toBe(4);
     expect(await dbs.pg('widgets').where({ id: 500 }).first()).toMatchObject({ qty: 9 });
@@ -162,13 +164,15 @@ describe('one-statement capture on PostgreSQL', () => {
   it('fails a write with the message knex gives and leaves neither the row nor an outbox row', async () => {
     db = await openHandle(dbs, Stage.PgPrimary);
     await db('widgets').insert({ id: 1, name: 'one' });
+    // MySQL's error (code, errno, sqlState), PostgreSQL's as its cause; knex names the statement.
     await expect(db('widgets').insert({ id: 2, name: 'one' })).rejects.toMatchObject({
-      code: '23505',
-      message: expect.stringMatching(
-        /^insert into "widgets" .* - duplicate key value violates unique constraint/,
-      ),
+      code: 'ER_DUP_ENTRY',
+      errno: 1062,
+      sqlState: '23000',
+      message: expect.stringMatching(/^insert into "widgets" .* - Duplicate entry 'one' for key/),
+      cause: expect.objectContaining({ code: '23505' }),
     });
-    await expect(db('widgets').insert({ name: 'one' })).rejects.toMatchObject({ code: '23505' });
+    await expect(db('widgets').insert({ name: 'one' })).rejects.toMatchObject({ code: 'ER_DUP_ENTRY' });
     expect(await dbs.pg('widgets').pluck('id')).toEqual([1]);
     expect(await outboxKeys(dbs.pg, 'widgets')).toEqual([[1]]);
   });
