@@ -44,7 +44,12 @@ export function createSchema(scope: Scope): Knex.SchemaBuilder {
           { cause: error },
         );
       } finally {
-        await core.tables.refresh();
+        // Inside a transaction the new catalog is not visible (and reading it could wait on the
+        // transaction's own locks): read it once the transaction is over.
+        if (scope.trx) {
+          const later = (): Promise<void> => core.tables.refresh().catch(() => undefined);
+          void scope.trx.ktrx.executionPromise.then(later, later);
+        } else await core.tables.refresh();
       }
     }
     return result;
