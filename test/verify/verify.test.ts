@@ -14,6 +14,7 @@ import {
   verifyCheckpointName,
   type VerifyOptions,
 } from '../../lib/verify/verify.js';
+import { cliEnv } from '../support/cli.js';
 import { useFreshDatabases } from '../support/databases.js';
 import { PATIENTS, setUpClinic, type Clinic } from '../shadow/fixture.js';
 
@@ -201,7 +202,7 @@ describe('verify', () => {
     );
     const cli = (args: string[]) =>
       run('./bin/dualwrite.js', [...args, '-c', configFile], {
-        env: { ...process.env, DUALWRITE_LOG_LEVEL: 'silent' },
+        env: cliEnv({ DUALWRITE_LOG_LEVEL: 'silent' }),
       }).then(
         (r) => ({ code: 0, stdout: r.stdout }),
         (e: { code: number; stdout: string; stderr: string }) => ({

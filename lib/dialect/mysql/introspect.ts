@@ -79,10 +79,24 @@ function normalizeDefault(
   if (raw === null || raw === undefined) return null;
   const value = String(raw);
   if (flavor === 'mariadb') return value === 'NULL' ? null : value;
-  if (/DEFAULT_GENERATED/i.test(extra)) return value;
   if (/^current_timestamp/i.test(value)) return value.toLowerCase();
+  if (/DEFAULT_GENERATED/i.test(extra)) return value;
   if (NUMERIC_TYPES.has(dataType) || /^b'[01]*'$/.test(value)) return value;
   return `'${value.replace(/'/g, "''")}'`;
+}
+
+/** `(a > 0)` → `a > 0`: MySQL wraps CHECK clauses in one pair of parentheses, MariaDB does not. */
+export function stripOuterParentheses(expression: string): string {
+  const e = expression.trim();
+  if (!e.startsWith('(') || !e.endsWith(')')) return e;
+  let depth = 0;
+  for (let i = 0; i < e.length; i++) {
+    if (e[i] === '(') depth++;
+    else if (e[i] === ')') depth--;
+    // The first parenthesis closes before the end: `(a) + (b)` is not wrapped.
+    if (depth === 0 && i < e.length - 1) return e;
+  }
+  return e.slice(1, -1).trim();
 }
 
 /** Whether a collation ignores trailing spaces. MariaDB marks NO PAD collations by name; MySQL 8 reports it. */
@@ -180,7 +194,7 @@ export async function introspectMysql(knex: Knex, database?: string): Promise<Da
     const jsonValid = new Set<string>();
     const checks: CheckSchema[] = [];
     for (const c of checksOfTable) {
-      const expr = str(c['expr']);
+      const expr = stripOuterParentheses(str(c['expr']));
       const m = /^json_valid\(`((?:[^`]|``)+)`\)$/i.exec(expr.trim());
       if (m) jsonValid.add((m[1] as string).replace(/``/g, '`'));
       else checks.push({ name: str(c['name']), expression: expr });
