@@ -18,6 +18,8 @@ export const ErrorCode = {
   SecondaryUnavailable: 'DW_SECONDARY_UNAVAILABLE',
   /** Schema conversion found something it cannot convert. */
   SchemaConversion: 'DW_SCHEMA_CONVERSION',
+  /** The database user lacks a privilege an operation needs (the message names it and the remedy). */
+  MissingPrivilege: 'DW_MISSING_PRIVILEGE',
   /** The handle was used after close(). */
   Closed: 'DW_CLOSED',
 } as const;

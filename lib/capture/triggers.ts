@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { META_TABLES } from '../meta/tables.js';
 import type { ColumnSchema, TableSchema } from '../schema/model.js';
 import type { Side } from '../stage/stage.js';
+import { triggerPrivilegeError } from '../dialect/mysql/privileges.js';
 
 const INTEGER_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint']);
 
@@ -100,7 +101,11 @@ export async function installCaptureTriggers(
   if (side === 'postgres') await knex.raw(PG_FUNCTION);
   for (const table of tables) {
     if (table.primaryKey.length === 0 || table.name.startsWith('dualwrite_')) continue;
-    for (const sql of side === 'mysql' ? mysqlStatements(table) : pgStatements(table)) await knex.raw(sql);
+    for (const sql of side === 'mysql' ? mysqlStatements(table) : pgStatements(table)) {
+      await knex.raw(sql).catch((error: unknown) => {
+        throw triggerPrivilegeError(error, table.name) ?? error;
+      });
+    }
     installed++;
   }
   return installed;

@@ -89,7 +89,11 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
     mysqlUniqueKeys = new Map(
       mysqlSchema.tables.map((t) => [
         t.name,
-        t.uniqueKeys.map((u) => u.columns).filter((cols) => !sameColumns(cols, t.primaryKey)),
+        t.uniqueKeys
+          // Functional unique keys are not looked up by value (see README, Limitations).
+          .filter((u) => !u.expressions)
+          .map((u) => u.columns)
+          .filter((cols) => !sameColumns(cols, t.primaryKey)),
       ]),
     );
     translators =

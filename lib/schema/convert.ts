@@ -3,8 +3,9 @@ import { convertDefault } from './defaults.js';
 import type { ColumnSchema, DatabaseSchema, IndexSchema, TableSchema } from './model.js';
 import { NameAllocator, quoteIdent, quoteLiteral } from './names.js';
 import { onUpdateFunctionDdl, onUpdateTriggerDdl } from './triggers.js';
-import { convertColumnType } from './types.js';
+import { convertColumnType, type ColumnTypeConversion } from './types.js';
 import type { UuidColumns } from './uuid.js';
+import { convertMysqlExpression, type ExpressionConversion } from './expression.js';
 
 export interface ConvertOptions {
   /** Per-table options from the config (`tables[t].columns[c]`: type, uuid, zeroDate). @default {} */
@@ -52,8 +53,26 @@ export interface ConversionResult {
 const CI_COLLATION = /_ci$|_ci_|^utf8mb4_0900_ai_ci$/i;
 
 /** MySQL CHECK text → PostgreSQL: backtick identifiers become double-quoted ones. */
-function convertCheck(expression: string): string {
-  return expression.replace(/`((?:[^`]|``)+)`/g, (_m, id: string) => quoteIdent(id.replace(/``/g, '`')));
+
+/** PostgreSQL column types a converted expression may read: the same operators and functions apply. */
+const PLAIN_TYPES =
+  /^(smallint|integer|bigint|numeric(\(.*\))?|real|double precision|text|varchar(\(\d+\))?|char(\(\d+\))?|jsonb|date|timestamp(\(\d\))?)$/;
+
+/**
+ * A MySQL generated column's expression for `GENERATED ALWAYS AS (…) STORED`, when it converts and
+ * reads only columns whose PostgreSQL types keep their MySQL meaning (not booleans, enums, uuids...).
+ */
+function convertGenerated(
+  expression: string,
+  typeOf: (column: string) => string | undefined,
+): ExpressionConversion {
+  const referenced = [...expression.matchAll(/`((?:[^`]|``)+)`/g)].map((m) =>
+    (m[1] as string).replace(/``/g, '`'),
+  );
+  const odd = referenced.find((c) => !PLAIN_TYPES.test(typeOf(c) ?? ''));
+  if (odd !== undefined)
+    return { error: `it reads ${odd}, whose PostgreSQL type is ${typeOf(odd) ?? 'unknown'}` };
+  return convertMysqlExpression(expression);
 }
 
 /**
@@ -65,9 +84,16 @@ function indexColumnList(
   lowerOf: ReadonlySet<string>,
   prefixes: readonly (number | null)[] = [],
   typeOf: (c: string) => string | undefined = () => undefined,
+  expressions: readonly (string | null)[] = [],
 ): string {
   return cols
     .map((c, i) => {
+      const functional = expressions[i];
+      if (functional) {
+        const converted = convertMysqlExpression(functional);
+        if ('error' in converted) throw new Error(converted.error); // checked by convertIndexes first
+        return `(${converted.sql})`;
+      }
       const prefix = prefixes[i];
       let expr = quoteIdent(c);
       if (prefix) {
@@ -111,16 +137,34 @@ export function convertSchema(mysql: DatabaseSchema, options: ConvertOptions = {
     const q = quoteIdent(table.name);
     const defs: string[] = [];
     const onUpdate: string[] = [];
-    for (const col of [...table.columns].sort((a, b) => a.position - b.position)) {
+    const columns = [...table.columns].sort((a, b) => a.position - b.position);
+    // Every column's type first: a generated column's expression is checked against the types it reads.
+    const conversions = new Map(
+      columns.map((col) => {
+        const conv = convertColumnType(col, {
+          table: table.name,
+          uuid: uuid.has(`${table.name}.${col.name}`),
+          override: options.tables?.[table.name]?.columns?.[col.name],
+          names,
+        });
+        pgTypes.set(`${table.name}.${col.name}`, conv.type);
+        return [col.name, conv];
+      }),
+    );
+    for (const col of columns) {
       const override = options.tables?.[table.name]?.columns?.[col.name];
-      const conv = convertColumnType(col, {
-        table: table.name,
-        uuid: uuid.has(`${table.name}.${col.name}`),
-        override,
-        names,
-      });
-      pgTypes.set(`${table.name}.${col.name}`, conv.type);
+      const conv = conversions.get(col.name) as ColumnTypeConversion;
       const warnings = [...conv.warnings];
+      const generated = col.generated
+        ? convertGenerated(col.generated, (c) => conversions.get(c)?.type)
+        : undefined;
+      if (col.generated) {
+        warnings.push(
+          'sql' in (generated ?? {})
+            ? `generated column (${col.generated}) converted to GENERATED ALWAYS AS (…) STORED: PostgreSQL computes it`
+            : `generated column (${col.generated}) converted to a plain column filled by sync (${(generated as { error: string }).error}); once PostgreSQL is authoritative its writes leave it NULL`,
+        );
+      }
       if (conv.enumType) {
         types.push(
           `CREATE TYPE ${quoteIdent(conv.enumType.name)} AS ENUM (${conv.enumType.values.map(quoteLiteral).join(', ')})`,
@@ -136,8 +180,10 @@ export function convertSchema(mysql: DatabaseSchema, options: ConvertOptions = {
       }
       let line = `${quoteIdent(col.name)} ${conv.type}`;
       if (conv.identity) line += ' GENERATED BY DEFAULT AS IDENTITY';
+      if (generated && 'sql' in generated) line += ` GENERATED ALWAYS AS (${generated.sql}) STORED`;
       if (notNull) line += ' NOT NULL';
-      if (def.expression !== null && !conv.identity) line += ` DEFAULT ${def.expression}`;
+      if (def.expression !== null && !conv.identity && !(generated && 'sql' in generated))
+        line += ` DEFAULT ${def.expression}`;
       defs.push(line);
       for (const check of conv.checks) {
         defs.push(
@@ -166,10 +212,17 @@ export function convertSchema(mysql: DatabaseSchema, options: ConvertOptions = {
       tableReport.warnings.push('no primary key: rows cannot be synced or compared by key');
     }
     for (const check of table.checks) {
+      const converted = convertMysqlExpression(check.expression);
+      if ('error' in converted) {
+        tableReport.warnings.push(
+          `CHECK ${check.name} (${check.expression}) not converted: ${converted.error}; enforce it in the app or add it by hand`,
+        );
+        continue;
+      }
       defs.push(
-        `CONSTRAINT ${quoteIdent(names.allocate(`${table.name}_${check.name}`))} CHECK (${convertCheck(check.expression)})`,
+        `CONSTRAINT ${quoteIdent(names.allocate(`${table.name}_${check.name}`))} CHECK (${converted.sql})`,
       );
-      tableReport.warnings.push(`CHECK ${check.name} copied with identifiers requoted: ${check.expression}`);
+      tableReport.warnings.push(`CHECK ${check.name} converted: ${check.expression} → ${converted.sql}`);
     }
     tables.push(`CREATE TABLE ${q} (\n  ${defs.join(',\n  ')}\n)`);
     if (table.comment) comments.push(`COMMENT ON TABLE ${q} IS ${quoteLiteral(table.comment)}`);
@@ -241,6 +294,16 @@ function convertIndexes(
       warnings.push(`SPATIAL index ${ix.name} not converted (no PostGIS)`);
       continue;
     }
+    const unconvertible = (ix.expressions ?? [])
+      .map((e) => (e ? convertMysqlExpression(e) : undefined))
+      .find((c) => c !== undefined && 'error' in c);
+    if (unconvertible && 'error' in unconvertible) {
+      warnings.push(
+        `functional ${ix.unique ? 'unique key' : 'index'} ${ix.name} (${ix.columns.join(', ')}) not converted: ${unconvertible.error}` +
+          (ix.unique ? '; PostgreSQL does not enforce this uniqueness' : ''),
+      );
+      continue;
+    }
     const name = names.allocate(`${table.name}_${ix.name}`);
     if (method === 'FULLTEXT') {
       const doc = ix.columns.map((c) => `coalesce(${quoteIdent(c)}, '')`).join(` || ' ' || `);
@@ -264,11 +327,11 @@ function convertIndexes(
     );
     const typeOf = (c: string): string | undefined => pgTypes.get(`${table.name}.${c}`);
     out.push(
-      `CREATE ${ix.unique ? 'UNIQUE ' : ''}INDEX ${quoteIdent(name)} ON ${q} (${indexColumnList(ix.columns, ci, ix.prefixLengths, typeOf)})`,
+      `CREATE ${ix.unique ? 'UNIQUE ' : ''}INDEX ${quoteIdent(name)} ON ${q} (${indexColumnList(ix.columns, ci, ix.prefixLengths, typeOf, ix.expressions)})`,
     );
     if (ci.size > 0) {
       out.push(
-        `CREATE INDEX ${quoteIdent(names.allocate(`${name}_lookup`))} ON ${q} (${indexColumnList(ix.columns, new Set(), ix.prefixLengths, typeOf)})`,
+        `CREATE INDEX ${quoteIdent(names.allocate(`${name}_lookup`))} ON ${q} (${indexColumnList(ix.columns, new Set(), ix.prefixLengths, typeOf, ix.expressions)})`,
       );
       warnings.push(
         `unique key ${ix.name} is case-insensitive in MySQL: enforced on lower(${[...ci].join(', ')})`,

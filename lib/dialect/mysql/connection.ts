@@ -5,7 +5,7 @@ import knexFactory, { type Knex } from 'knex';
  * that refuses zero dates instead of storing values PostgreSQL cannot hold.
  */
 export const MYSQL_SESSION_SQL =
-  "SET time_zone='+00:00', sql_mode='STRICT_TRANS_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'";
+  "SET time_zone='+00:00', sql_mode='ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'";
 
 interface TypeCastField {
   type: string;

@@ -144,7 +144,10 @@ export async function introspectMysql(knex: Knex, database?: string): Promise<Da
   const indexRows = await rows(
     knex,
     `SELECT TABLE_NAME AS tbl, INDEX_NAME AS name, NON_UNIQUE AS nonUnique, SEQ_IN_INDEX AS seq,
-            COLUMN_NAME AS col, INDEX_TYPE AS method, SUB_PART AS prefix
+            COLUMN_NAME AS col, INDEX_TYPE AS method, SUB_PART AS prefix${
+              // Functional key parts (MySQL 8.0.13+): no column, the expression instead. MariaDB has none.
+              flavor === 'mysql' ? ', EXPRESSION AS expr' : ''
+            }
        FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX`,
     [schema],
   );
@@ -238,7 +241,13 @@ export async function introspectMysql(knex: Knex, database?: string): Promise<Da
 
     const byIndex = new Map<
       string,
-      { unique: boolean; method: string; columns: string[]; prefixLengths: (number | null)[] }
+      {
+        unique: boolean;
+        method: string;
+        columns: string[];
+        prefixLengths: (number | null)[];
+        expressions: (string | null)[];
+      }
     >();
     for (const ix of indexRows.filter((r) => str(r['tbl']) === name)) {
       const ixName = str(ix['name']);
@@ -247,18 +256,22 @@ export async function introspectMysql(knex: Knex, database?: string): Promise<Da
         method: str(ix['method']),
         columns: [],
         prefixLengths: [],
+        expressions: [],
       };
-      entry.columns.push(str(ix['col']));
+      const expression = ix['col'] === null && ix['expr'] ? str(ix['expr']) : null;
+      entry.columns.push(expression ?? str(ix['col']));
       entry.prefixLengths.push(num(ix['prefix']));
+      entry.expressions.push(expression);
       byIndex.set(ixName, entry);
     }
     const primaryKey = byIndex.get('PRIMARY')?.columns ?? [];
     const uniqueKeys: IndexSchema[] = [];
     const indexes: IndexSchema[] = [];
-    for (const [ixName, { prefixLengths, ...ix }] of byIndex) {
+    for (const [ixName, { prefixLengths, expressions, ...ix }] of byIndex) {
       if (ixName === 'PRIMARY') continue;
       const entry: IndexSchema = { name: ixName, ...ix };
       if (prefixLengths.some((p) => p !== null)) entry.prefixLengths = prefixLengths;
+      if (expressions.some((e) => e !== null)) entry.expressions = expressions;
       (ix.unique ? uniqueKeys : indexes).push(entry);
     }
 
