@@ -15,11 +15,12 @@ function runDemo(args: string[]): Promise<{ code: number | null; output: string 
     const child = spawn('npm', ['run', '--silent', 'demo', '--', ...args], {
       env: { ...process.env, FORCE_COLOR: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true, // its own process group: a timeout stops npm, tsx and the demo together
     });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGTERM'), 150_000);
+    const timer = setTimeout(() => process.kill(-(child.pid as number), 'SIGTERM'), 150_000);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
