@@ -338,7 +338,8 @@ describe('MySQL-side servers: what a migration meets', () => {
       url.username = user;
       url.password = 'Secret-pw-2';
       const knex = createMysqlKnex({ url: url.toString(), pool: { max: 1 } });
-      const checked = schemas.mysql.tables.filter((t) => t.name === 'checked');
+      // `checked` first (tables are in name order), then one named by a reserved word.
+      const checked = schemas.mysql.tables.filter((t) => t.name === 'checked' || t.name === 'order');
       try {
         const install = installCaptureTriggers(knex, 'mysql', checked);
         if (testFlavour() === 'mysql') {
@@ -354,8 +355,13 @@ describe('MySQL-side servers: what a migration meets', () => {
       } finally {
         await knex.destroy();
       }
-      // With the privilege (root) the same install succeeds on both.
-      await installCaptureTriggers(dbs.mysql, 'mysql', checked);
+      // With the privilege (root) the same install succeeds on both, and the triggers capture.
+      expect(await installCaptureTriggers(dbs.mysql, 'mysql', checked)).toBe(2);
+      await dbs.mysql('order').insert({ key: 77, rank: 1 });
+      const pending = (await dbs.mysql('dualwrite_outbox').where({ table_name: 'order' }).select('pk')) as {
+        pk: string;
+      }[];
+      expect(pending.map((r) => r.pk)).toContain('[77]');
     } finally {
       await dbs.mysql.raw(`DROP USER '${user}'@'127.0.0.1'`);
     }
