@@ -12,6 +12,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   shadow: () => import('./shadow.js'),
   verify: () => import('./verify.js'),
   write: () => import('./write.js'),
+  keysets: () => import('./keysets.js'),
 };
 
 // The local MySQL-side server to measure (MYSQL_URL, when set, names another one).

@@ -27,6 +27,12 @@ export const tableOptionsSchema = z
     columns: z.record(z.string(), columnOverrideSchema).default({}),
     /** Leave the table out of sync, backfill and verification. @default false */
     exclude: z.boolean().default(false),
+    /**
+     * The columns that identify a row, for a table without a primary key (or to use another key): rows
+     * are captured, synced, backfilled, verified and repaired by them. They should be unique and NOT
+     * NULL. @default the primary key, else the first NOT NULL unique key
+     */
+    key: z.array(z.string().min(1)).min(1).optional(),
   })
   .strict();
 

@@ -86,6 +86,12 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
   let mysqlUniqueKeys: Map<string, string[][]>;
   try {
     const mysqlSchema = await introspectMysql(knex.mysql);
+    translators =
+      options.translators ?? buildTranslators(mysqlSchema, await introspectPostgres(knex.postgres), config);
+    const built = translators;
+    // Unique keys besides the one rows are synced by (the primary key, or the table's sync key).
+    const keyOf = (t: (typeof mysqlSchema.tables)[number]): readonly string[] =>
+      built.has(t.name) ? built.table(t.name).primaryKey : t.primaryKey;
     mysqlUniqueKeys = new Map(
       mysqlSchema.tables.map((t) => [
         t.name,
@@ -93,11 +99,9 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
           // Functional unique keys are not looked up by value (see README, Limitations).
           .filter((u) => !u.expressions)
           .map((u) => u.columns)
-          .filter((cols) => !sameColumns(cols, t.primaryKey)),
+          .filter((cols) => !sameColumns(cols, keyOf(t))),
       ]),
     );
-    translators =
-      options.translators ?? buildTranslators(mysqlSchema, await introspectPostgres(knex.postgres), config);
   } catch (error) {
     await Promise.all([knex.mysql.destroy(), knex.postgres.destroy()]);
     throw error;

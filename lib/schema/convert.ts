@@ -2,14 +2,18 @@ import type { ColumnOverride } from '../config/schema.js';
 import { convertDefault } from './defaults.js';
 import type { ColumnSchema, DatabaseSchema, IndexSchema, TableSchema } from './model.js';
 import { NameAllocator, quoteIdent, quoteLiteral } from './names.js';
+import { chooseSyncKey, describeSyncKey, noSyncKeyMessage, type SyncKey } from './sync-key.js';
 import { onUpdateFunctionDdl, onUpdateTriggerDdl } from './triggers.js';
 import { convertColumnType, type ColumnTypeConversion } from './types.js';
 import type { UuidColumns } from './uuid.js';
 import { convertMysqlExpression, type ExpressionConversion } from './expression.js';
 
 export interface ConvertOptions {
-  /** Per-table options from the config (`tables[t].columns[c]`: type, uuid, zeroDate). @default {} */
-  tables?: Record<string, { columns?: Record<string, ColumnOverride | undefined> } | undefined>;
+  /** Per-table options from the config (`tables[t].columns[c]`: type, uuid, zeroDate; `tables[t].key`). @default {} */
+  tables?: Record<
+    string,
+    { columns?: Record<string, ColumnOverride | undefined>; key?: readonly string[] | undefined } | undefined
+  >;
   /** `table.column` of CHAR(36)/VARCHAR(36) columns to convert to uuid (see detectUuidColumns). @default none */
   uuidColumns?: UuidColumns;
   /**
@@ -33,7 +37,18 @@ export interface ColumnReport {
 }
 
 export interface ConversionReport {
-  tables: { name: string; columns: ColumnReport[]; warnings: string[] }[];
+  tables: {
+    name: string;
+    columns: ColumnReport[];
+    warnings: string[];
+    /** The key its rows are synced by (`primary key (id)`, `unique key uq (a, b)`...), null when none. */
+    syncKey: string | null;
+  }[];
+  /**
+   * Tables no row of which can be synced (no primary key, no NOT NULL unique key, none declared), each
+   * with the refusal and its remedies: listed before any data moves.
+   */
+  keyless: { table: string; reason: string }[];
   enumTypes: string[];
   /** Tables with an ON UPDATE CURRENT_TIMESTAMP trigger, with its columns. */
   updateTriggers: { table: string; trigger: string; columns: string[] }[];
@@ -124,6 +139,7 @@ export function convertSchema(mysql: DatabaseSchema, options: ConvertOptions = {
   const triggers: string[] = [];
   const report: ConversionReport = {
     tables: [],
+    keyless: [],
     enumTypes: [],
     updateTriggers: [],
     notConverted: [],
@@ -132,7 +148,13 @@ export function convertSchema(mysql: DatabaseSchema, options: ConvertOptions = {
   const pgTypes = new Map<string, string>();
 
   for (const table of mysql.tables) {
-    const tableReport = { name: table.name, columns: [] as ColumnReport[], warnings: [] as string[] };
+    const syncKey = chooseSyncKey(table, options.tables?.[table.name]?.key);
+    const tableReport = {
+      name: table.name,
+      columns: [] as ColumnReport[],
+      warnings: [] as string[],
+      syncKey: syncKey ? describeSyncKey(syncKey) : null,
+    };
     report.tables.push(tableReport);
     const q = quoteIdent(table.name);
     const defs: string[] = [];
@@ -208,8 +230,11 @@ export function convertSchema(mysql: DatabaseSchema, options: ConvertOptions = {
       defs.push(
         `CONSTRAINT ${quoteIdent(names.allocate(`${table.name}_pkey`))} PRIMARY KEY (${table.primaryKey.map(quoteIdent).join(', ')})`,
       );
+    } else if (syncKey) {
+      tableReport.warnings.push(`no primary key: rows are synced by ${describeSyncKey(syncKey)}`);
     } else {
-      tableReport.warnings.push('no primary key: rows cannot be synced or compared by key');
+      tableReport.warnings.push(noSyncKeyMessage(table.name));
+      report.keyless.push({ table: table.name, reason: noSyncKeyMessage(table.name) });
     }
     for (const check of table.checks) {
       const converted = convertMysqlExpression(check.expression);
@@ -227,7 +252,7 @@ export function convertSchema(mysql: DatabaseSchema, options: ConvertOptions = {
     tables.push(`CREATE TABLE ${q} (\n  ${defs.join(',\n  ')}\n)`);
     if (table.comment) comments.push(`COMMENT ON TABLE ${q} IS ${quoteLiteral(table.comment)}`);
 
-    indexes.push(...convertIndexes(table, names, pgTypes, ciUniques, mysql, tableReport.warnings));
+    indexes.push(...convertIndexes(table, names, pgTypes, ciUniques, mysql, tableReport.warnings, syncKey));
 
     for (const fk of table.foreignKeys) {
       foreignKeys.push(
@@ -278,9 +303,13 @@ function convertIndexes(
   ciUniques: boolean,
   mysql: DatabaseSchema,
   warnings: string[],
+  syncKey: SyncKey | null,
 ): string[] {
   const out: string[] = [];
   const q = quoteIdent(table.name);
+  // The unique key rows are synced by stays on the columns themselves: the Syncer's ON CONFLICT names them.
+  const isSyncKey = (ix: IndexSchema): boolean =>
+    syncKey !== null && syncKey.source !== 'primary' && ix.name === syncKey.index;
   // Unique keys other tables reference must stay plain: a foreign key needs a unique index on the columns themselves.
   const referenced = (ix: IndexSchema): boolean =>
     mysql.tables.some((t) =>
@@ -316,7 +345,7 @@ function convertIndexes(
       continue;
     }
     const ci = new Set(
-      ix.unique && ciUniques && !referenced(ix)
+      ix.unique && ciUniques && !referenced(ix) && !isSyncKey(ix)
         ? ix.columns.filter((c) =>
             isCiText(
               table.columns.find((col) => col.name === c),
@@ -337,6 +366,16 @@ function convertIndexes(
         `unique key ${ix.name} is case-insensitive in MySQL: enforced on lower(${[...ci].join(', ')})`,
       );
     }
+  }
+  // A declared key no unique index matches gets one on PostgreSQL (ON CONFLICT needs it).
+  if (syncKey?.source === 'declared' && syncKey.index === null) {
+    const name = names.allocate(`${table.name}_dualwrite_key`);
+    out.push(
+      `CREATE UNIQUE INDEX ${quoteIdent(name)} ON ${q} (${syncKey.columns.map(quoteIdent).join(', ')})`,
+    );
+    warnings.push(
+      `declared key (${syncKey.columns.join(', ')}) has no unique index in MySQL: unique index ${name} created`,
+    );
   }
   return out;
 }
