@@ -24,6 +24,13 @@ export const ErrorCode = {
   Closed: 'DW_CLOSED',
   /** A statement over a set of keys failed; the message names table, operation and keys. */
   KeyQueryFailed: 'DW_KEY_QUERY_FAILED',
+  /**
+   * No database takes writes now: the authoritative role is moving and did not settle within the
+   * bound. Nothing of the write was applied; it can be retried.
+   */
+  NotAuthoritative: 'DW_NOT_AUTHORITATIVE',
+  /** A database did not answer within its timeout (the connection was closed and replaced). */
+  Timeout: 'DW_TIMEOUT',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -130,6 +130,8 @@ export const configSchema = z
         coordinate: z.enum(['process', 'instances']).default('process'),
         /** Heartbeat of an instance with `coordinate: instances`, ms; live while younger than 3 beats. @default 1000 */
         heartbeatMs: z.number().int().positive().default(1000),
+        /** A stage of the config file that the running process could not apply is tried again this often, ms. @default 2000 */
+        retryIntervalMs: z.number().int().positive().default(2000),
       })
       .strict()
       .prefault({}),

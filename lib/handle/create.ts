@@ -11,6 +11,7 @@ import { DualWriteEvents } from '../observe/events.js';
 import { createDefaultLogger, type Logger } from '../observe/logger.js';
 import { createMetrics } from '../observe/metrics.js';
 import type { ReadObserver, RequestContext } from '../shadow/types.js';
+import { Authority } from '../stage/authority.js';
 import { StageController } from '../stage/flip.js';
 import { InstanceRegistry } from '../stage/instances.js';
 import type { Side, Stage } from '../stage/stage.js';
@@ -122,12 +123,25 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
           logger,
         })
       : undefined;
+  // The fence and a process completing a stage change drain outboxes through the sync worker; a
+  // process without one keeps an idle worker on its own pools for that.
+  let standby: SyncWorker | undefined;
+  const authority = new Authority({
+    knex,
+    logger,
+    tables: () => syncedTables(),
+    drain: (side, timeoutMs) => {
+      const w = worker ?? standby;
+      if (!w) return Promise.reject(new Error('no sync worker to drain the outbox'));
+      return w.drain({ side, timeoutMs });
+    },
+  });
   const stageController = new StageController({
     instances,
     initial: config.stage as Stage,
     knex,
     gate,
-    worker: () => worker,
+    authority,
     config: () => config,
     tables: syncedTables,
     events,
@@ -182,6 +196,31 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
   } else if (options.syncWorker) {
     worker = options.syncWorker;
   }
+  if (!worker) {
+    standby = new SyncWorker({
+      mysql: knex.mysql,
+      pg: knex.postgres,
+      syncer: new KeySyncer({ mysql: knex.mysql, pg: knex.postgres, translators, logger, events, metrics }),
+      authoritative: () => stageController.plan().authoritative,
+      sync: { ...config.sync, closeTimeoutMs: 0 },
+      logger,
+      events,
+      start: false,
+    });
+  }
+  const closePools = (): Promise<unknown> =>
+    Promise.all(
+      [knex.mysql, knex.postgres, mysqlWrites, workerKnex?.mysql, workerKnex?.postgres].map((p) => p?.destroy()),
+    );
+  try {
+    await stageController.start();
+  } catch (error) {
+    await worker?.close().catch(() => undefined);
+    await standby?.close().catch(() => undefined);
+    await instances?.stop();
+    await closePools();
+    throw error;
+  }
 
   let closed = false;
   let notifyTimer: NodeJS.Timeout | undefined;
@@ -195,6 +234,7 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
     readObserver: options.readObserver,
     config: () => config,
     plan: () => stageController.plan(),
+    follow: () => stageController.follow(),
     mysqlUniqueKeys: (table) => mysqlUniqueKeys.get(table),
     notify: () => {
       // Commits within one window wake the worker once: fewer claim cycles competing with the app
@@ -220,12 +260,13 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
     closed = true;
     clearTimeout(notifyTimer);
     watcher?.close();
+    clearInterval(retryTimer);
     try {
       await worker?.close();
+      await standby?.close();
       await instances?.stop();
     } finally {
-      const pools = [knex.mysql, knex.postgres, mysqlWrites, workerKnex?.mysql, workerKnex?.postgres];
-      await Promise.all(pools.map((p) => p?.destroy()));
+      await closePools();
     }
   };
 
@@ -263,5 +304,21 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
   };
 
   watcher?.start();
+  // A stage of the config file the databases did not take (refused flip, a move that could not
+  // complete) is tried again until this process agrees with the file; every failed try logs at error.
+  const retryTimer = setInterval(() => {
+    if (closed || !watcher) return;
+    const wanted = watcher.current.stage as Stage;
+    if (wanted === stageController.stage) return;
+    stageController
+      .setStage(wanted, { source: `config:${options.configFile} (retry)` })
+      .catch((error: unknown) =>
+        logger.error(
+          { wanted, inForce: stageController.stage, reason: (error as Error).message },
+          'stage still differs from the configuration',
+        ),
+      );
+  }, config.flip.retryIntervalMs);
+  retryTimer.unref();
   return makeDb(undefined);
 }

@@ -6,6 +6,7 @@ import { isMetaTable } from '../meta/tables.js';
 import type { ReadObservation } from '../shadow/types.js';
 import { otherSide, Side, type StagePlan } from '../stage/stage.js';
 import type { Row, RowTranslator } from '../translate/types.js';
+import { admitWrite, guardWrites } from './admit.js';
 import { internals, isKnexRaw } from './knex-internals.js';
 import { mainTableOf, replay, translatorOf, type QueryState } from './replay.js';
 import { aggregateRenames, appRow, renameKeys, rowsOf, shapeRead } from './results.js';
@@ -22,14 +23,11 @@ export async function executeQuery(state: QueryState): Promise<unknown> {
   const probeSide = probePlan.authoritative;
   const probe = replay(state, probeSide, core.knex[probeSide]);
   if (READ_METHODS.has(internals(probe)._method)) return runRead(state, probe, probePlan, undefined);
-  const leave = await core.gate.enter();
-  try {
-    const plan = core.plan();
-    // The stage may have flipped while the write waited at the gate: rebuild for the new side.
-    return await runStatement(state, plan, undefined, plan.authoritative === probeSide ? probe : undefined);
-  } finally {
-    leave();
-  }
+  // The stage may have flipped while the write waited at the gate (or the write was refused and runs
+  // again): rebuild for the side in force.
+  return admitWrite(core, (plan, attempt) =>
+    runStatement(state, plan, undefined, attempt === 0 && plan.authoritative === probeSide ? probe : undefined),
+  );
 }
 
 async function runStatement(
@@ -97,7 +95,10 @@ async function runStatement(
   const oneTrip = oneTripKeys(builder, target);
   const captured = oneTrip
     ? await runOneTrip({ mysqlWrites: core.mysqlWrites, pg: core.knex.postgres }, builder, target, oneTrip)
-    : await core.knex[side].transaction((t) => captureWrite(builder, target, t));
+    : await core.knex[side].transaction(async (t) => {
+        await guardWrites(t, plan);
+        return captureWrite(builder, target, t);
+      });
   core.notify();
   return shapeWrite(method, captured, side, translator, appReturning);
 }

@@ -2,6 +2,9 @@ import type { Knex } from 'knex';
 import { createQuery, markTransaction } from './builder.js';
 import { createRaw, type RawOptions } from './raw.js';
 import { TrxCapture } from '../capture/transaction-keys.js';
+import { DualWriteError, ErrorCode } from '../errors.js';
+import { isNotAuthoritative } from '../stage/authority.js';
+import { admitWrite, guardWrites } from './admit.js';
 import type { Scope, TrxScope } from './scope.js';
 import type { DualWriteQueryInterface, DualWriteTransaction } from './types.js';
 
@@ -65,22 +68,29 @@ async function runTransaction<T>(
       callback(transactionHandle({ ...scope, trx: { ...parent, ktrx } })),
     );
   }
-  const leave = await core.gate.enter();
-  try {
-    const plan = core.plan();
+  return admitWrite(core, async (plan) => {
     const capture = new TrxCapture();
-    const result = await core.knex[plan.authoritative].transaction(async (ktrx: Knex.Transaction) => {
-      const value = await callback(
-        transactionHandle({ ...scope, trx: { side: plan.authoritative, plan, ktrx, capture } }),
-      );
-      await capture.flush(ktrx);
-      return value;
-    });
+    let ran = false;
+    const result = await core.knex[plan.authoritative]
+      .transaction(async (ktrx: Knex.Transaction) => {
+        await guardWrites(ktrx, plan);
+        ran = true;
+        const value = await callback(
+          transactionHandle({ ...scope, trx: { side: plan.authoritative, plan, ktrx, capture } }),
+        );
+        await capture.flush(ktrx);
+        return value;
+      })
+      .catch((error: unknown) => {
+        // Run again only when the app's callback never ran: its own effects are not ours to repeat.
+        if (ran && isNotAuthoritative(error)) {
+          throw new DualWriteError(ErrorCode.NotAuthoritative, (error as Error).message, { cause: error });
+        }
+        throw error;
+      });
     if (capture.captured) core.notify();
     return result;
-  } finally {
-    leave();
-  }
+  });
 }
 
 /**
@@ -94,11 +104,27 @@ async function openTransaction(scope: Scope): Promise<DualWriteTransaction> {
     const ktrx = await scope.trx.ktrx.transaction();
     return transactionHandle({ ...scope, trx: { ...scope.trx, ktrx } });
   }
-  const leave = await core.gate.enter();
-  try {
+  for (let attempt = 0; ; attempt++) {
+    const leave = await core.gate.enter();
     const plan = core.plan();
+    let ktrx: Knex.Transaction;
+    try {
+      ktrx = await core.knex[plan.authoritative].transaction();
+    } catch (error) {
+      leave();
+      throw error;
+    }
+    try {
+      await guardWrites(ktrx, plan);
+    } catch (error) {
+      ktrx.executionPromise.catch(() => undefined);
+      await ktrx.rollback().catch(() => undefined);
+      leave();
+      if (!isNotAuthoritative(error) || attempt >= 3) throw error;
+      await core.follow();
+      continue;
+    }
     const capture = new TrxCapture();
-    const ktrx = await core.knex[plan.authoritative].transaction();
     ktrx.executionPromise.then(
       () => {
         leave();
@@ -107,8 +133,5 @@ async function openTransaction(scope: Scope): Promise<DualWriteTransaction> {
       () => leave(),
     );
     return transactionHandle({ ...scope, trx: { side: plan.authoritative, plan, ktrx, capture } });
-  } catch (error) {
-    leave();
-    throw error;
   }
 }

@@ -6,6 +6,7 @@ import { isMetaTable } from '../meta/tables.js';
 import { Side, type StagePlan } from '../stage/stage.js';
 import type { KeyTuple, Row, RowTranslator } from '../translate/types.js';
 import { RAW_SPEC, mapArgs, type RawSpec } from './replay.js';
+import { admitWrite, guardWrites } from './admit.js';
 import { appRow } from './results.js';
 import type { Scope, TrxScope } from './scope.js';
 
@@ -54,12 +55,7 @@ async function executeRaw(scope: Scope, spec: RawSpec, options: RawOptions): Pro
   core.assertOpen();
   if (trx) return runRaw(scope, spec, options, trx.plan, trx);
   if (isReadSql(spec.sql)) return runRaw(scope, spec, options, core.plan(), undefined);
-  const leave = await core.gate.enter();
-  try {
-    return await runRaw(scope, spec, options, core.plan(), undefined);
-  } finally {
-    leave();
-  }
+  return admitWrite(core, (plan) => runRaw(scope, spec, options, plan, undefined));
 }
 
 function keyValues(key: KeyTuple | Row | string | number, translator: RowTranslator): unknown[] {
@@ -127,7 +123,10 @@ async function runRaw(
     trx.capture.add(table, keys);
     return shapeRaw(result, side, t);
   }
-  const result = await knex.transaction(write);
+  const result = await knex.transaction(async (k) => {
+    await guardWrites(k, plan);
+    return write(k);
+  });
   core.notify();
   return shapeRaw(result, side, t);
 }
