@@ -36,12 +36,39 @@ export const tableOptionsSchema = z
   })
   .strict();
 
+/** Time limits of every connection to one database (see lib/dialect/deadline.ts). */
+export const timeoutsSchema = z
+  .object({
+    /** Establishing a connection, ms. @default 10000 */
+    connectMs: z.number().int().positive().default(10_000),
+    /** Waiting for a free pooled connection, ms. @default 10000 */
+    acquireMs: z.number().int().positive().default(10_000),
+    /** One statement (server-side cancel; a connection with no answer a second later is destroyed), ms. @default 30000 */
+    statementMs: z.number().int().positive().default(30_000),
+    /** Idle time before TCP keepalive probes, ms. @default 10000 */
+    keepAliveMs: z.number().int().positive().default(10_000),
+  })
+  .strict()
+  .prefault({});
+
 export const configSchema = z
   .object({
     /** The migration stage; see the stage table in the README. @default 'mysql-only' */
     stage: z.enum(STAGES as [string, ...string[]]).default('mysql-only'),
-    mysql: z.object({ url: z.string().min(1), poolMax: z.number().int().positive().default(10) }).strict(),
-    postgres: z.object({ url: z.string().min(1), poolMax: z.number().int().positive().default(10) }).strict(),
+    mysql: z
+      .object({
+        url: z.string().min(1),
+        poolMax: z.number().int().positive().default(10),
+        timeouts: timeoutsSchema,
+      })
+      .strict(),
+    postgres: z
+      .object({
+        url: z.string().min(1),
+        poolMax: z.number().int().positive().default(10),
+        timeouts: timeoutsSchema,
+      })
+      .strict(),
     /** Reject writes whose values PostgreSQL cannot hold instead of quarantining their keys. @default false */
     strict: z.boolean().default(false),
     capture: z
@@ -109,6 +136,8 @@ export const configSchema = z
         chunkSize: z.number().int().positive().default(1000),
         /** Directory of verification and HTML reports. @default 'reports' */
         reportDir: z.string().default('reports'),
+        /** Outbox rows older than this make a verification not clean (reported as pending with their age), ms. @default 30000 */
+        pendingMaxAgeMs: z.number().int().positive().default(30_000),
       })
       .strict()
       .prefault({}),

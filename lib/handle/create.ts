@@ -82,7 +82,13 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
   }
 
   const urls = { mysql: config.mysql.url, postgres: config.postgres.url };
-  const knex = createPools(urls, { mysql: config.mysql.poolMax, postgres: config.postgres.poolMax }, logger);
+  const timeouts = { mysql: config.mysql.timeouts, postgres: config.postgres.timeouts };
+  const knex = createPools(
+    urls,
+    { mysql: config.mysql.poolMax, postgres: config.postgres.poolMax },
+    logger,
+    timeouts,
+  );
   let translators: TranslatorSet;
   let mysqlUniqueKeys: Map<string, string[][]>;
   try {
@@ -108,21 +114,21 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
     throw error;
   }
 
-  const mysqlWrites = createMysqlWritePool(urls.mysql, config.mysql.poolMax, logger);
+  const mysqlWrites = createMysqlWritePool(urls.mysql, config.mysql.poolMax, logger, timeouts.mysql);
   const events = new DualWriteEvents();
   const metrics = createMetrics();
   const gate = new WriteGate();
   let worker: OutboxWorkerLike | undefined;
   const syncedTables = (): string[] => translators.tableNames().filter((t) => !config.tables[t]?.exclude);
-  const instances =
-    config.flip.coordinate === 'instances'
-      ? new InstanceRegistry({
-          pg: knex.postgres,
-          stage: () => ref.controller?.stage ?? (config.stage as Stage),
-          heartbeatMs: config.flip.heartbeatMs,
-          logger,
-        })
-      : undefined;
+  // Every instance publishes its stage (dualwrite status shows it next to the file's); with
+  // `flip.coordinate: instances` a fence also waits for the others to hold their writes.
+  const instances = new InstanceRegistry({
+    pg: knex.postgres,
+    stage: () => ref.controller?.stage ?? (config.stage as Stage),
+    heartbeatMs: config.flip.heartbeatMs,
+    logger,
+  });
+  const coordinated = config.flip.coordinate === 'instances';
   // The fence and a process completing a stage change drain outboxes through the sync worker; a
   // process without one keeps an idle worker on its own pools for that.
   let standby: SyncWorker | undefined;
@@ -137,7 +143,7 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
     },
   });
   const stageController = new StageController({
-    instances,
+    instances: coordinated ? instances : undefined,
     initial: config.stage as Stage,
     knex,
     gate,
@@ -160,20 +166,32 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
     }),
   });
   ref.controller = stageController;
-  if (instances) {
-    try {
-      await instances.start();
-    } catch (error) {
+  try {
+    await instances.start();
+  } catch (error) {
+    if (coordinated) {
+      await instances.stop();
       await Promise.all([knex.mysql.destroy(), knex.postgres.destroy(), mysqlWrites.destroy()]);
       throw error;
     }
+    // Only status misses this instance; the heartbeat keeps trying.
+    logger.warn({ err: (error as Error).message }, 'cannot publish this instance (dualwrite init not run?)');
   }
   let workerKnex: Record<Side, Knex> | undefined;
   if (options.syncWorker === undefined || options.syncWorker === true) {
     // The worker gets pools of its own: its claim transactions never take the app's connections,
     // and an unreachable secondary never queues app statements behind sync attempts.
     const size = config.sync.concurrency * 2 + 1;
-    const wk = createPools(urls, { mysql: size, postgres: size }, logger);
+    // A sync never waits on a statement longer than the breaker's timeout: a stuck connection is
+    // destroyed about when the breaker gives the attempt up.
+    const bound = (t: typeof timeouts.mysql) => ({
+      ...t,
+      statementMs: Math.min(t.statementMs, config.sync.timeoutMs),
+    });
+    const wk = createPools(urls, { mysql: size, postgres: size }, logger, {
+      mysql: bound(timeouts.mysql),
+      postgres: bound(timeouts.postgres),
+    });
     workerKnex = wk;
     worker = new SyncWorker({
       mysql: wk.mysql,
@@ -210,14 +228,16 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
   }
   const closePools = (): Promise<unknown> =>
     Promise.all(
-      [knex.mysql, knex.postgres, mysqlWrites, workerKnex?.mysql, workerKnex?.postgres].map((p) => p?.destroy()),
+      [knex.mysql, knex.postgres, mysqlWrites, workerKnex?.mysql, workerKnex?.postgres].map((p) =>
+        p?.destroy(),
+      ),
     );
   try {
     await stageController.start();
   } catch (error) {
     await worker?.close().catch(() => undefined);
     await standby?.close().catch(() => undefined);
-    await instances?.stop();
+    await instances.stop();
     await closePools();
     throw error;
   }
@@ -252,7 +272,12 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
 
   const status = (): Promise<DualWriteStatus> => {
     const w = worker as { breakerState?: (side: Side) => string } | undefined;
-    return readStatus({ knex, plan: stageController.plan(), breakerState: w?.breakerState?.bind(w) });
+    return readStatus({
+      knex,
+      plan: stageController.plan(),
+      breakerState: w?.breakerState?.bind(w),
+      configStage: (watcher?.current ?? config).stage as Stage,
+    });
   };
 
   const destroy = async (): Promise<void> => {
@@ -264,7 +289,7 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
     try {
       await worker?.close();
       await standby?.close();
-      await instances?.stop();
+      await instances.stop();
     } finally {
       await closePools();
     }

@@ -26,7 +26,12 @@ export async function executeQuery(state: QueryState): Promise<unknown> {
   // The stage may have flipped while the write waited at the gate (or the write was refused and runs
   // again): rebuild for the side in force.
   return admitWrite(core, (plan, attempt) =>
-    runStatement(state, plan, undefined, attempt === 0 && plan.authoritative === probeSide ? probe : undefined),
+    runStatement(
+      state,
+      plan,
+      undefined,
+      attempt === 0 && plan.authoritative === probeSide ? probe : undefined,
+    ),
   );
 }
 

@@ -25,6 +25,41 @@ export interface AuthorityRow {
 /** Both sides' rows; null where the table is missing (`dualwrite init` not run). */
 export type AuthorityView = Record<Side, AuthorityRow | null>;
 
+async function readSide(knex: Knex, side: Side): Promise<AuthorityRow | null> {
+  let res: unknown;
+  try {
+    res = await knex.raw(DIALECT[side].AUTHORITY_READ_SQL);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    // No table: the database was initialised by an older version (or not at all).
+    if (code === 'ER_NO_SUCH_TABLE' || code === '42P01') return null;
+    throw error;
+  }
+  const rows = (side === Side.Mysql ? (res as unknown[])[0] : (res as { rows: unknown }).rows) as {
+    state: AuthorityState;
+    stage: string | null;
+    epoch: string | number;
+    age_ms: string | number;
+  }[];
+  const r = rows[0];
+  if (!r) return null;
+  return {
+    state: r.state,
+    stage: isStage(r.stage) ? r.stage : null,
+    epoch: Number(r.epoch),
+    ageMs: Math.max(0, Number(r.age_ms)),
+  };
+}
+
+/** Both sides' authority rows. */
+export async function readAuthority(knex: Readonly<Record<Side, Knex>>): Promise<AuthorityView> {
+  const [mysql, postgres] = await Promise.all([
+    readSide(knex.mysql, Side.Mysql),
+    readSide(knex.postgres, Side.Postgres),
+  ]);
+  return { mysql, postgres };
+}
+
 /** A captured write refused because its database is not the authoritative one now: nothing was applied. */
 export class NotAuthoritativeError extends DualWriteError {
   constructor(side: Side, detail = 'the authoritative role is elsewhere or moving') {
@@ -79,35 +114,8 @@ export class Authority {
     this.#log = options.logger.child({ component: 'authority' });
   }
 
-  async #readSide(side: Side): Promise<AuthorityRow | null> {
-    let res: unknown;
-    try {
-      res = await this.#opts.knex[side].raw(DIALECT[side].AUTHORITY_READ_SQL);
-    } catch (error) {
-      const code = (error as { code?: unknown; errno?: unknown }).code;
-      // No table: the database was initialised by an older version (or not at all).
-      if (code === 'ER_NO_SUCH_TABLE' || code === '42P01') return null;
-      throw error;
-    }
-    const rows = (side === Side.Mysql ? (res as unknown[])[0] : (res as { rows: unknown }).rows) as {
-      state: AuthorityState;
-      stage: string | null;
-      epoch: string | number;
-      age_ms: string | number;
-    }[];
-    const r = rows[0];
-    if (!r) return null;
-    return {
-      state: r.state,
-      stage: isStage(r.stage) ? r.stage : null,
-      epoch: Number(r.epoch),
-      ageMs: Math.max(0, Number(r.age_ms)),
-    };
-  }
-
-  async read(): Promise<AuthorityView> {
-    const [mysql, postgres] = await Promise.all([this.#readSide(Side.Mysql), this.#readSide(Side.Postgres)]);
-    return { mysql, postgres };
+  read(): Promise<AuthorityView> {
+    return readAuthority(this.#opts.knex);
   }
 
   /** Same-side stage changes only rename what the writable side is in. */
@@ -198,7 +206,8 @@ export class Authority {
     const view = await this.read();
     const row = view[from];
     const other = view[toSide];
-    if (!row || !other) return { ok: false, reason: 'dualwrite_authority missing (run dualwrite init)', aborted: false };
+    if (!row || !other)
+      return { ok: false, reason: 'dualwrite_authority missing (run dualwrite init)', aborted: false };
     let epoch: number;
     if (row.state === 'writable') {
       epoch = Math.max(row.epoch, other.epoch) + 1;
@@ -207,7 +216,11 @@ export class Authority {
         gave = await this.#leave(from, to, epoch, left());
       } catch (error) {
         if (DIALECT[from].isLockTimeout(error)) {
-          return { ok: false, reason: `writes on ${from} did not finish within ${options.timeoutMs} ms`, aborted: true };
+          return {
+            ok: false,
+            reason: `writes on ${from} did not finish within ${options.timeoutMs} ms`,
+            aborted: true,
+          };
         }
         throw error;
       }
@@ -231,12 +244,19 @@ export class Authority {
         const now = (await this.read())[from];
         if (now && (now.state !== 'leaving' || now.epoch !== epoch)) {
           if (now.state === 'left' && now.epoch === epoch) break; // settled by another process
-          return { ok: false, reason: `the move of ${from} was given up or superseded (${now.state})`, aborted: true };
+          return {
+            ok: false,
+            reason: `the move of ${from} was given up or superseded (${now.state})`,
+            aborted: true,
+          };
         }
         if (performance.now() >= deadline) {
           const reason = `outbox of ${from} did not drain within ${options.timeoutMs} ms${drainError ? `: ${(drainError as Error).message}` : ''}`;
           if (options.mayAbort && (await this.#abort(from, epoch, options.fromStage))) {
-            this.#log.warn({ from, to, reason }, 'move of the authoritative role given up; the old side takes writes again');
+            this.#log.warn(
+              { from, to, reason },
+              'move of the authoritative role given up; the old side takes writes again',
+            );
             return { ok: false, reason, aborted: true };
           }
           if (options.mayAbort) continue; // another process settled it meanwhile: finish the move
@@ -249,7 +269,11 @@ export class Authority {
     if (!(await this.#take(toSide, to, epoch))) {
       const now = (await this.read())[toSide];
       if (!now || now.state !== 'writable' || now.epoch < epoch) {
-        return { ok: false, reason: `${toSide} could not take the role (${now?.state ?? 'no row'})`, aborted: false };
+        return {
+          ok: false,
+          reason: `${toSide} could not take the role (${now?.state ?? 'no row'})`,
+          aborted: false,
+        };
       }
       return { ok: true, stage: now.stage ?? to };
     }
@@ -279,20 +303,27 @@ export class Authority {
     }
     if (theirs.state === 'writable') {
       if (!options.complete) return theirs.stage ?? defaultStage(otherSide(want));
-      this.#log.warn({ from: otherSide(want), to: desired }, 'completing a stage change made while no process applied it');
+      this.#log.warn(
+        { from: otherSide(want), to: desired },
+        'completing a stage change made while no process applied it',
+      );
       const result = await this.move(otherSide(want), desired, {
         timeoutMs: options.timeoutMs,
         mayAbort: true,
         fromStage: theirs.stage ?? defaultStage(otherSide(want)),
       });
       if (result.ok) return result.stage;
-      this.#log.error({ reason: result.reason, desired }, 'stage change could not complete; the old side keeps the role');
+      this.#log.error(
+        { reason: result.reason, desired },
+        'stage change could not complete; the old side keeps the role',
+      );
       return result.aborted ? (theirs.stage ?? defaultStage(otherSide(want))) : undefined;
     }
     // Neither writable: the newest departure says where the role is going.
     const [fromSide, newest] = mine.epoch > theirs.epoch ? [want, mine] : [otherSide(want), theirs];
     const target = newest.stage ?? defaultStage(otherSide(fromSide));
-    if (newest.state === 'leaving' && !options.complete && newest.ageMs < options.abandonedAfterMs) return undefined;
+    if (newest.state === 'leaving' && !options.complete && newest.ageMs < options.abandonedAfterMs)
+      return undefined;
     const result = await this.move(fromSide, target, {
       timeoutMs: options.timeoutMs,
       // Give the move up only when the old side is where this process wants to be.

@@ -145,7 +145,10 @@ export class StageController {
         return;
       }
       if (performance.now() >= deadline) {
-        throw new NotAuthoritativeError(this.plan().authoritative, `no database took the role within ${cfg.maxPauseMs * 2} ms`);
+        throw new NotAuthoritativeError(
+          this.plan().authoritative,
+          `no database took the role within ${cfg.maxPauseMs * 2} ms`,
+        );
       }
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -197,7 +200,9 @@ export class StageController {
       this.#stage = to;
       await this.#opts.authority
         .recordStage(fromPlan.authoritative, to)
-        .catch((error: unknown) => this.#log.warn({ err: error }, 'cannot record the stage in dualwrite_authority'));
+        .catch((error: unknown) =>
+          this.#log.warn({ err: error }, 'cannot record the stage in dualwrite_authority'),
+        );
     }
     const change: StageChange = { from, to, source, at: new Date(), forced, pauseMs };
     this.#setGauge();

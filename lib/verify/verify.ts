@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { Knex } from 'knex';
 import { Registry } from 'prom-client';
 import type { DualWriteConfig } from '../config/schema.js';
-import { isMetaTable } from '../meta/tables.js';
+import { TranslationError } from '../errors.js';
+import { isMetaTable, META_TABLES } from '../meta/tables.js';
 import { createSilentLogger, type Logger } from '../observe/logger.js';
 import { verifyMetrics } from '../report/metrics.js';
 import type { MismatchRecord } from '../report/records.js';
@@ -70,6 +71,13 @@ export interface TableVerifyResult {
   extra: number;
   /** Rows on both sides with different values. */
   different: number;
+  /**
+   * Rows whose key or values the other side cannot hold (a 36-character key that is not a UUID...):
+   * differences of their own kind, kept out of the chunk comparison; repair skips them.
+   */
+  malformed: number;
+  /** Differing keys still pending in an outbox when the wait for their sync ran out: not verified. */
+  pending: number;
   chunks: number;
   differentChunks: number;
   orphans: OrphanCount[];
@@ -77,7 +85,8 @@ export interface TableVerifyResult {
   truncated: boolean;
   /** Continued from a checkpoint. */
   resumed: boolean;
-  repair: { synced: number; remaining: number } | null;
+  /** `skipped`: keys the repair could not write (named in `skippedKeys`, at most 20). */
+  repair: { synced: number; remaining: number; skipped: number; skippedKeys: string[] } | null;
   /** Example differences, values redacted. */
   examples: MismatchRecord[];
   durationMs: number;
@@ -90,9 +99,44 @@ export interface VerifyResult {
   stage: Stage;
   authoritativeSide: Side;
   tables: TableVerifyResult[];
+  /**
+   * Outbox rows older than `verify.pendingMaxAgeMs`, per side and table: keys not synced (a stalled
+   * worker, keys left on a side that gave the role up). A verification with any is not clean.
+   */
+  pending: PendingRows[];
   durationMs: number;
   /** Where the JSON report was written. */
   reportFile: string | null;
+}
+
+export interface PendingRows {
+  side: Side;
+  table: string;
+  rows: number;
+  oldestAgeMs: number;
+}
+
+/** Outbox rows of both sides older than `maxAgeMs` (database clocks), grouped by side and table. */
+async function stalePendingRows(db: Record<Side, Knex>, maxAgeMs: number): Promise<PendingRows[]> {
+  const out: PendingRows[] = [];
+  for (const side of ['mysql', 'postgres'] as const) {
+    const k = db[side];
+    const age =
+      side === 'mysql'
+        ? 'TIMESTAMPDIFF(MICROSECOND, MIN(created_at), NOW(6)) / 1000'
+        : 'EXTRACT(EPOCH FROM (clock_timestamp() - MIN(created_at))) * 1000';
+    const older =
+      side === 'mysql'
+        ? k.raw('created_at < NOW(6) - INTERVAL ? MICROSECOND', [maxAgeMs * 1000])
+        : k.raw("created_at < clock_timestamp() - (? * interval '1 millisecond')", [maxAgeMs]);
+    const rows = (await k(META_TABLES.outbox)
+      .select('table_name', k.raw('COUNT(*) AS n'), k.raw(`${age} AS age_ms`))
+      .where(older)
+      .groupBy('table_name')) as { table_name: string; n: string | number; age_ms: string | number }[];
+    for (const r of rows)
+      out.push({ side, table: r.table_name, rows: Number(r.n), oldestAgeMs: Math.round(Number(r.age_ms)) });
+  }
+  return out;
 }
 
 interface Checkpoint {
@@ -154,17 +198,27 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
   for (const table of tables) {
     results.push(await verifyTable(table, auth, options, log));
   }
-  const clean = results.every(
-    (r) =>
-      (r.repair ? r.repair.remaining === 0 : r.missing + r.extra + r.different === 0) &&
-      r.orphans.every((o) => o.count === 0),
+  const pending = await stalePendingRows(
+    { mysql: options.mysql, postgres: options.postgres },
+    config.verify.pendingMaxAgeMs,
   );
+  for (const p of pending) log.warn(p, 'outbox rows not synced: verification cannot be clean');
+  const clean =
+    pending.length === 0 &&
+    results.every(
+      (r) =>
+        (r.repair ? r.repair.remaining === 0 : r.missing + r.extra + r.different === 0) &&
+        r.malformed === 0 &&
+        r.pending === 0 &&
+        r.orphans.every((o) => o.count === 0),
+    );
   const result: VerifyResult = {
     at: new Date().toISOString(),
     clean,
     stage,
     authoritativeSide: auth,
     tables: results,
+    pending,
     durationMs: Date.now() - started,
     reportFile: null,
   };
@@ -233,8 +287,7 @@ async function verifyTable(
    */
   const fetchRange = (after: KeyTuple | undefined, authRows: Row[]) => {
     const last = authRows.length < chunkSize;
-    const lastRow = authRows[authRows.length - 1];
-    const upTo = last || !lastRow ? undefined : keyOf(translator, lastRow, auth);
+    const upTo = last ? undefined : lastGoodKey(translator, authRows, auth);
     const rows = Promise.all([
       readChunk({
         db: db[other],
@@ -252,13 +305,14 @@ async function verifyTable(
     rows.catch(() => undefined);
     return { authRows, upTo, last, rows };
   };
+  const malformed = new Map<string, string>();
   let ahead = fetchRange(cp.after ?? undefined, await readAuth(cp.after ?? undefined));
   for (;;) {
     const { authRows, upTo, last } = ahead;
     const [otherRows, nextAuthRows] = await ahead.rows;
     if (!last) ahead = fetchRange(upTo, nextAuthRows);
-    const a = entries(translator, authRows, auth, ignore);
-    const o = entries(translator, otherRows, other, ignore);
+    const a = entries(translator, authRows, auth, ignore, malformed);
+    const o = entries(translator, otherRows, other, ignore, malformed);
     cp.chunks += 1;
     cp.authoritativeRows += a.size;
     cp.otherRows += o.size;
@@ -288,7 +342,14 @@ async function verifyTable(
   const wait = { timeoutMs: config.shadow.recheckTimeoutMs, intervalMs: config.shadow.recheckIntervalMs };
   const confirmInput = { db, translator, authoritativeSide: auth, columns, ignore, wait };
   let diffs: RowDiff[] = [];
-  if (cp.keys.length > 0) diffs = (await confirmKeys({ ...confirmInput, keys: cp.keys })).diffs;
+  let pending = 0;
+  if (cp.keys.length > 0) {
+    const confirmed = await confirmKeys({ ...confirmInput, keys: cp.keys });
+    diffs = confirmed.diffs;
+    // Keys that never synced within the wait are not verified: they count against a clean result.
+    pending = confirmed.timedOut.size + confirmed.inFlight.size;
+  }
+  for (const [key, reason] of malformed) log.warn({ table, key, reason }, 'row the other side cannot hold');
   const counts = cp.truncated ? cp.counts : countKinds(diffs);
   for (const [kind, n] of Object.entries(counts)) if (n > 0) metrics.differences.inc({ table, kind }, n);
   const examples = diffs.slice(0, options.maxExamples ?? 50).map((d) =>
@@ -305,13 +366,42 @@ async function verifyTable(
   );
 
   let repair: TableVerifyResult['repair'] = null;
+  const skippedKeys = [...malformed.keys()];
   if (options.repair && diffs.length > 0) {
     const keys = diffs.map((d) => d.key as KeyTuple);
-    for (let i = 0; i < keys.length; i += 500) await options.repair.sync(table, keys.slice(i, i + 500), auth);
+    const written: KeyTuple[] = [];
+    for (let i = 0; i < keys.length; i += 500) {
+      const batch = keys.slice(i, i + 500);
+      try {
+        await options.repair.sync(table, batch, auth);
+        written.push(...batch);
+      } catch {
+        // One key the target cannot take fails its batch: write the others one by one, skip it.
+        for (const key of batch) {
+          try {
+            await options.repair.sync(table, [key], auth);
+            written.push(key);
+          } catch (error) {
+            skippedKeys.push(keyText(key));
+            log.warn({ table, key, err: (error as Error).message }, 'repair skipped a key it cannot write');
+          }
+        }
+      }
+    }
     const after = await confirmKeys({ ...confirmInput, keys });
-    repair = { synced: keys.length, remaining: after.diffs.length };
-    log.info({ table, synced: keys.length, remaining: repair.remaining }, 'repaired differing keys');
-  } else if (options.repair) repair = { synced: 0, remaining: 0 };
+    repair = {
+      synced: written.length,
+      remaining: after.diffs.length,
+      skipped: skippedKeys.length,
+      skippedKeys: skippedKeys.slice(0, 20),
+    };
+    log.info(
+      { table, synced: written.length, remaining: repair.remaining, skipped: repair.skipped },
+      'repaired differing keys',
+    );
+  } else if (options.repair) {
+    repair = { synced: 0, remaining: 0, skipped: skippedKeys.length, skippedKeys: skippedKeys.slice(0, 20) };
+  }
 
   const orphans = pgTable ? await orphanCounts(options.postgres, pgTable) : [];
   const result: TableVerifyResult = {
@@ -320,6 +410,8 @@ async function verifyTable(
     authoritativeRows: cp.authoritativeRows,
     otherRows: cp.otherRows,
     ...counts,
+    malformed: malformed.size,
+    pending,
     chunks: cp.chunks,
     differentChunks: cp.differentChunks,
     orphans,
@@ -344,6 +436,18 @@ async function verifyTable(
   return result;
 }
 
+/** Key of the last row whose key translates (a malformed key cannot bound a range read). */
+function lastGoodKey(translator: RowTranslator, rows: readonly Row[], side: Side): KeyTuple | undefined {
+  for (let i = rows.length - 1; i >= 0; i--) {
+    try {
+      return keyOf(translator, rows[i] as Row, side);
+    } catch (error) {
+      if (!(error instanceof TranslationError)) throw error;
+    }
+  }
+  return undefined;
+}
+
 function keyOf(translator: RowTranslator, row: Row, side: Side): KeyTuple {
   return translator.canonicalKey(
     translator.primaryKey.map((c) => row[c]),
@@ -351,14 +455,31 @@ function keyOf(translator: RowTranslator, row: Row, side: Side): KeyTuple {
   );
 }
 
-/** keyText → canonical text of the normalised row. */
-function entries(translator: RowTranslator, rows: Row[], side: Side, ignore: ReadonlySet<string>) {
+/**
+ * keyText → canonical text of the normalised row. A row whose key or values cannot be translated is
+ * put in `malformed` (its raw key → the reason) instead of aborting the verification.
+ */
+function entries(
+  translator: RowTranslator,
+  rows: Row[],
+  side: Side,
+  ignore: ReadonlySet<string>,
+  malformed: Map<string, string>,
+) {
   const map = new Map<string, string>();
   for (const row of rows) {
-    map.set(
-      keyText(keyOf(translator, row, side)),
-      canonicalJson(normalizeRow(translator, row, side, ignore)),
-    );
+    try {
+      const key = keyOf(translator, row, side);
+      // A key the other side cannot hold can be neither compared nor synced there.
+      translator.keyForSide(key, otherSide(side));
+      map.set(keyText(key), canonicalJson(normalizeRow(translator, row, side, ignore)));
+    } catch (error) {
+      if (!(error instanceof TranslationError)) throw error;
+      malformed.set(
+        JSON.stringify(translator.primaryKey.map((c) => String(row[c]))),
+        `${side}: ${error.message}`,
+      );
+    }
   }
   return map;
 }

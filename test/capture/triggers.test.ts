@@ -32,7 +32,9 @@ describe('dualwrite init --capture triggers', () => {
       const k = knexOf();
       // The side not holding the role refuses captured writes: another program's write there would be lost.
       await setAuthority(dbs, side === 'mysql' ? 'postgres' : 'mysql');
-      await expect(k('widgets').insert({ id: 4, name: 'refused' })).rejects.toThrow(/dualwrite_not_authoritative/);
+      await expect(k('widgets').insert({ id: 4, name: 'refused' })).rejects.toThrow(
+        /dualwrite_not_authoritative/,
+      );
       expect(await k('widgets').where({ id: 4 })).toEqual([]);
       await setAuthority(dbs, side);
       await k('dualwrite_outbox').del();

@@ -74,10 +74,16 @@ export async function outboxKeys(db: Knex, table: string): Promise<unknown[]> {
  * Records `side` as the authoritative one in both authority rows (as a completed move would), so a
  * test can write the outbox of that side directly.
  */
-export async function setAuthority(dbs: TestDatabases, side: Side, stage: Stage | null = null): Promise<void> {
+export async function setAuthority(
+  dbs: TestDatabases,
+  side: Side,
+  stage: Stage | null = null,
+): Promise<void> {
   const other = side === 'mysql' ? dbs.pg : dbs.mysql;
   const mine = side === 'mysql' ? dbs.mysql : dbs.pg;
-  const rows = (await Promise.all([dbs.mysql, dbs.pg].map((k) => k('dualwrite_authority').max({ e: 'epoch' })))) as {
+  const rows = (await Promise.all(
+    [dbs.mysql, dbs.pg].map((k) => k('dualwrite_authority').max({ e: 'epoch' })),
+  )) as {
     e: string | number;
   }[][];
   const epoch = Math.max(...rows.map((r) => Number(r[0]?.e ?? 0))) + 1;

@@ -28,7 +28,17 @@ interface VerifyCliOptions extends GlobalOptions {
 
 function summaryTable(result: VerifyResult): string {
   const t = new Table({
-    head: ['table', 'rows compared', 'missing', 'extra', 'different', 'fk orphans', 'repair'],
+    head: [
+      'table',
+      'rows compared',
+      'missing',
+      'extra',
+      'different',
+      'malformed',
+      'pending',
+      'fk orphans',
+      'repair',
+    ],
   });
   for (const r of result.tables) {
     t.push([
@@ -37,11 +47,19 @@ function summaryTable(result: VerifyResult): string {
       r.missing,
       r.extra,
       r.different,
+      r.malformed,
+      r.pending,
       r.orphans.reduce((n, o) => n + o.count, 0),
-      r.repair ? `${r.repair.synced} synced, ${r.repair.remaining} left` : '-',
+      r.repair
+        ? `${r.repair.synced} synced, ${r.repair.remaining} left${r.repair.skipped ? `, ${r.repair.skipped} skipped (cannot be written)` : ''}`
+        : '-',
     ]);
   }
-  return t.toString();
+  const pending = result.pending.map(
+    (p) =>
+      `pending: ${p.rows} outbox row(s) of ${p.table} on ${p.side}, oldest ${Math.round(p.oldestAgeMs / 1000)} s old, not synced`,
+  );
+  return [t.toString(), ...pending].join('\n');
 }
 
 /** What `--json` prints: per table rows compared, missing, extra, different (+ orphans and repair). */
@@ -52,12 +70,15 @@ function jsonView(result: VerifyResult) {
     stage: result.stage,
     authoritativeSide: result.authoritativeSide,
     reportFile: result.reportFile,
+    pending: result.pending,
     tables: result.tables.map((r) => ({
       table: r.table,
       rowsCompared: r.rowsCompared,
       missing: r.missing,
       extra: r.extra,
       different: r.different,
+      malformed: r.malformed,
+      pending: r.pending,
       orphans: r.orphans,
       repair: r.repair,
       truncated: r.truncated,

@@ -80,7 +80,11 @@ export const AUTHORITY_READ_SQL = `SELECT state, stage, epoch, TIMESTAMPDIFF(MIC
 export const NOW_SQL = 'NOW(6)';
 
 /** Runs `body` with metadata-lock waits bounded (an ALTER waiting for open transactions stalls every later statement on the table). */
-export async function withBoundedDdlWait<T>(knex: Knex, ms: number, body: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+export async function withBoundedDdlWait<T>(
+  knex: Knex,
+  ms: number,
+  body: (trx: Knex.Transaction) => Promise<T>,
+): Promise<T> {
   return knex.transaction(async (trx) => {
     const [rows] = (await trx.raw('SELECT @@SESSION.lock_wait_timeout AS t')) as [{ t: number }[]];
     await trx.raw(`SET SESSION lock_wait_timeout = ${Math.max(1, Math.ceil(ms / 1000))}`);

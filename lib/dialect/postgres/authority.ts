@@ -78,7 +78,11 @@ export const AUTHORITY_READ_SQL = `SELECT state, stage, epoch, EXTRACT(EPOCH FRO
 export const NOW_SQL = 'clock_timestamp()';
 
 /** Runs `body` with lock waits bounded (sequence changes take no lock that open transactions hold). */
-export async function withBoundedDdlWait<T>(knex: Knex, ms: number, body: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+export async function withBoundedDdlWait<T>(
+  knex: Knex,
+  ms: number,
+  body: (trx: Knex.Transaction) => Promise<T>,
+): Promise<T> {
   return knex.transaction(async (trx) => {
     await boundLockWaits(trx, ms);
     return body(trx);

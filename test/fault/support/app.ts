@@ -64,7 +64,11 @@ for (let n = 0; !stopping; n++) {
     }
     log(`A ${token} ${now().toFixed(3)} ${id}`);
   } catch (error) {
-    log(`E ${token} ${now().toFixed(3)} ${String((error as Error).message).replace(/\s+/g, ' ').slice(0, 300)}`);
+    log(
+      `E ${token} ${now().toFixed(3)} ${String((error as Error).message)
+        .replace(/\s+/g, ' ')
+        .slice(0, 300)}`,
+    );
   }
   if (args.pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, args.pauseMs * rand() * 2));
 }

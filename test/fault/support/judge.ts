@@ -17,11 +17,11 @@ export interface LedgerWrite {
 export function readLedgers(files: readonly string[]): LedgerWrite[] {
   const byToken = new Map<string, LedgerWrite>();
   for (const file of files) {
-    let text = '';
+    let text: string;
     try {
       text = readFileSync(file, 'utf8');
     } catch {
-      continue;
+      continue; // a process killed before it opened its ledger
     }
     for (const line of text.split('\n')) {
       const parts = line.split(' ');
@@ -59,6 +59,8 @@ export interface Verdict {
   /** Longest time an acknowledged write took, ms. */
   maxPauseMs: number;
   details: string[];
+  /** A few messages of writes the app was told failed (in doubt: they may have committed). */
+  errors: string[];
 }
 
 type Rows = Map<string, string>;
@@ -90,9 +92,16 @@ export async function judge(
   authoritative: 'mysql' | 'postgres',
 ): Promise<Verdict> {
   const details: string[] = [];
-  const m = { counters: await rowsOf(dbs.mysql, 'counters', 'v'), events: await rowsOf(dbs.mysql, 'events', 'payload') };
-  const p = { counters: await rowsOf(dbs.pg, 'counters', 'v'), events: await rowsOf(dbs.pg, 'events', 'payload') };
-  const differences = compare(m.counters, p.counters, 'counters', details) + compare(m.events, p.events, 'events', details);
+  const m = {
+    counters: await rowsOf(dbs.mysql, 'counters', 'v'),
+    events: await rowsOf(dbs.mysql, 'events', 'payload'),
+  };
+  const p = {
+    counters: await rowsOf(dbs.pg, 'counters', 'v'),
+    events: await rowsOf(dbs.pg, 'events', 'payload'),
+  };
+  const differences =
+    compare(m.counters, p.counters, 'counters', details) + compare(m.events, p.events, 'events', details);
   const truth = authoritative === 'mysql' ? m : p;
   const acked = writes.filter((w) => w.acked);
   let lost = 0;
@@ -106,15 +115,21 @@ export async function judge(
   }
   const byToken = new Map(writes.map((w) => [w.token, w]));
   for (const [key, list] of byKey) {
-    const lastAckedBegin = Math.max(...list.filter((w) => w.acked).map((w) => w.begin), Number.NEGATIVE_INFINITY);
+    const lastAckedBegin = Math.max(
+      ...list.filter((w) => w.acked).map((w) => w.begin),
+      Number.NEGATIVE_INFINITY,
+    );
     if (lastAckedBegin === Number.NEGATIVE_INFINITY) continue;
     const value = truth.counters.get(String(key));
     const candidates =
-      value === undefined ? list.filter((w) => w.kind === 'delete') : [byToken.get(value)].filter((w) => w?.key === key);
+      value === undefined
+        ? list.filter((w) => w.kind === 'delete')
+        : [byToken.get(value)].filter((w) => w?.key === key);
     const ok = candidates.some((w) => w !== undefined && w.end >= lastAckedBegin);
     if (!ok) {
       lost++;
-      if (details.length < 40) details.push(`counters ${key}: holds ${value ?? 'nothing'}, an acknowledged write began after it`);
+      if (details.length < 40)
+        details.push(`counters ${key}: holds ${value ?? 'nothing'}, an acknowledged write began after it`);
     }
   }
   // Events: each acknowledged insert under its id with its payload; no id acknowledged twice.
@@ -129,7 +144,8 @@ export async function judge(
     seen.set(w.id, w.token);
     if (truth.events.get(w.id) !== w.token) {
       lost++;
-      if (details.length < 40) details.push(`events ${w.id}: holds ${truth.events.get(w.id) ?? 'nothing'}, acknowledged ${w.token}`);
+      if (details.length < 40)
+        details.push(`events ${w.id}: holds ${truth.events.get(w.id) ?? 'nothing'}, acknowledged ${w.token}`);
     }
   }
   const maxPauseMs = Math.max(0, ...acked.map((w) => w.end - w.begin));
@@ -140,5 +156,6 @@ export async function judge(
     differences,
     maxPauseMs: Math.round(maxPauseMs),
     details,
+    errors: [...new Set(writes.flatMap((w) => (w.error ? [w.error.slice(0, 160)] : [])))].slice(0, 4),
   };
 }
