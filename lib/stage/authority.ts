@@ -108,6 +108,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export class Authority {
   readonly #opts: AuthorityOptions;
   readonly #log: Logger;
+  /** Identity columns per side and table, looked up once (the schema does not change under a migration). */
+  readonly #identity = new Map<string, Promise<string[]>>();
 
   constructor(options: AuthorityOptions) {
     this.#opts = options;
@@ -171,14 +173,30 @@ export class Authority {
     return Number(n) > 0;
   }
 
+  #identityColumns(side: Side, table: string): Promise<string[]> {
+    const key = `${side}\0${table}`;
+    let found = this.#identity.get(key);
+    if (!found) {
+      found = DIALECT[side].identityColumns(this.#opts.knex[side], table);
+      found.catch(() => this.#identity.delete(key));
+      this.#identity.set(key, found);
+    }
+    return found;
+  }
+
   /** Moves the identity sequences (AUTO_INCREMENT) of `to` past every id `from` holds or handed out. */
   async moveIdentities(from: Side, to: Side): Promise<void> {
     for (const table of this.#opts.tables()) {
-      const high = await DIALECT[from].identityHigh(this.#opts.knex[from], table);
-      if (high === undefined) continue;
+      const [fromColumns, toColumns] = await Promise.all([
+        this.#identityColumns(from, table),
+        this.#identityColumns(to, table),
+      ]);
+      if (toColumns.length === 0) continue;
+      // Without identities on the old side its ids are still the new side's largest (synced in explicitly).
+      const high = (await DIALECT[from].identityHigh(this.#opts.knex[from], table, fromColumns)) ?? 0n;
       try {
         await DIALECT[to].withBoundedDdlWait(this.#opts.knex[to], 2000, (trx) =>
-          DIALECT[to].moveIdentityPast(trx, table, high),
+          DIALECT[to].moveIdentityPast(trx, table, toColumns, high),
         );
       } catch (error) {
         if (to === Side.Postgres) throw error;

@@ -197,12 +197,12 @@ export class StageController {
         this.#log.warn({ from, to, reasons: check.reasons }, 'flip forced past checks');
       pauseMs = await this.#fence(from, to, fromPlan.authoritative, config.flip.maxPauseMs);
     } else {
-      this.#stage = to;
       await this.#opts.authority
         .recordStage(fromPlan.authoritative, to)
         .catch((error: unknown) =>
           this.#log.warn({ err: error }, 'cannot record the stage in dualwrite_authority'),
         );
+      this.#stage = to;
     }
     const change: StageChange = { from, to, source, at: new Date(), forced, pauseMs };
     this.#setGauge();

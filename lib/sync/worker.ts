@@ -22,6 +22,12 @@ import type { SyncOptions, Syncer, SyncResult } from './types.js';
 import { isUnavailable } from './unavailable.js';
 
 export type SyncConfig = DualWriteConfig['sync'];
+
+/** A transaction chosen as a deadlock victim (InnoDB 1213, PostgreSQL 40P01). */
+function isDeadlock(error: unknown): boolean {
+  const e = error as { errno?: unknown; code?: unknown } | null;
+  return e?.errno === 1213 || e?.code === '40P01';
+}
 export type SyncConfigInput = Partial<SyncConfig>;
 
 export interface SyncWorkerOptions {
@@ -302,6 +308,13 @@ export class SyncWorker {
         this.#sourceFailing = false;
       } catch (error) {
         claimed = 0;
+        if (isDeadlock(error)) {
+          // The claim transaction was rolled back whole: its rows stay and are synced again.
+          this.#metrics?.outboxDeadlocks.inc({ side: from });
+          this.#log.debug({ err: error, side: from }, 'outbox batch deadlocked; its rows sync again');
+          this.#kick(false, false, false, from);
+          return 0;
+        }
         // Once per failure streak at warn: an unreachable source would otherwise log every poll.
         const level = this.#sourceFailing ? 'debug' : 'warn';
         this.#sourceFailing = true;

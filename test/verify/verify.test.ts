@@ -122,7 +122,11 @@ describe('verify', () => {
     expect(await readState(dbs.pg, LAST_VERIFY_STATE)).toMatchObject({ clean: false });
 
     const repaired = await verify(await options({ repair: clinic.syncer }));
-    expect(repaired.tables.find((t) => t.table === 'patients')?.repair).toEqual({ synced: 4, remaining: 0 });
+    expect(repaired.tables.find((t) => t.table === 'patients')?.repair).toMatchObject({
+      synced: 4,
+      remaining: 0,
+      skipped: 0,
+    });
     expect(repaired.clean).toBe(true);
     const after = await verify(await options());
     expect(after.clean).toBe(true);
@@ -212,7 +216,7 @@ describe('verify', () => {
         }),
       );
     const failed = await cli(['verify', '--json', '--tables', 'patients,clinics', '--chunk', '50']);
-    expect(failed.code).toBe(1);
+    expect(failed.code, JSON.stringify(failed)).toBe(1);
     const json = JSON.parse(failed.stdout) as {
       clean: boolean;
       tables: { table: string; rowsCompared: number; missing: number; extra: number; different: number }[];

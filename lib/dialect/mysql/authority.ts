@@ -33,13 +33,14 @@ export async function boundLockWaits(trx: Knex.Transaction, ms: number): Promise
   };
 }
 
-async function autoIncrementColumn(knex: Knex, table: string): Promise<string | undefined> {
+/** Columns of `table` that take generated ids (the AUTO_INCREMENT column, at most one). */
+export async function identityColumns(knex: Knex, table: string): Promise<string[]> {
   const [rows] = (await knex.raw(
     `SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS
       WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND EXTRA LIKE '%auto_increment%'`,
     [table],
   )) as [{ c: string }[]];
-  return rows[0]?.c;
+  return rows.map((r) => r.c);
 }
 
 /** The next AUTO_INCREMENT value as the server holds it now (SHOW CREATE TABLE is never cached). */
@@ -54,8 +55,12 @@ async function nextAutoIncrement(knex: Knex, table: string): Promise<bigint> {
  * The largest id `table` holds or has handed out (its AUTO_INCREMENT counter minus one); undefined
  * when no column is AUTO_INCREMENT.
  */
-export async function identityHigh(knex: Knex, table: string): Promise<bigint | undefined> {
-  const column = await autoIncrementColumn(knex, table);
+export async function identityHigh(
+  knex: Knex,
+  table: string,
+  columns: readonly string[],
+): Promise<bigint | undefined> {
+  const column = columns[0];
   if (!column) return undefined;
   const [rows] = (await knex.raw('SELECT MAX(??) AS m FROM ??', [column, table])) as [
     { m: string | number | null }[],
@@ -66,8 +71,13 @@ export async function identityHigh(knex: Knex, table: string): Promise<bigint | 
 }
 
 /** Moves the AUTO_INCREMENT counter of `table` past `value` (never backwards). */
-export async function moveIdentityPast(knex: Knex, table: string, value: bigint): Promise<void> {
-  if (!(await autoIncrementColumn(knex, table))) return;
+export async function moveIdentityPast(
+  knex: Knex,
+  table: string,
+  columns: readonly string[],
+  value: bigint,
+): Promise<void> {
+  if (columns.length === 0) return;
   if ((await nextAutoIncrement(knex, table)) > value) return;
   await knex.raw(`ALTER TABLE ?? AUTO_INCREMENT = ${(value + 1n).toString()}`, [table]);
 }

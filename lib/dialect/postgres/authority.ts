@@ -28,6 +28,17 @@ interface SequenceColumn {
   seq: string;
 }
 
+/** Columns of `table` that take their default from a sequence (serial, identity), as `column\tsequence`. */
+export async function identityColumns(pg: Knex, table: string): Promise<string[]> {
+  return (await sequenceColumns(pg, table)).map((c) => `${c.column}\t${c.seq}`);
+}
+
+const parse = (columns: readonly string[]): SequenceColumn[] =>
+  columns.map((c) => {
+    const [column, seq] = c.split('\t') as [string, string];
+    return { column, seq };
+  });
+
 async function sequenceColumns(pg: Knex, table: string): Promise<SequenceColumn[]> {
   const res = (await pg.raw(
     `SELECT a.attname AS column, pg_get_serial_sequence(quote_ident(c.relname), a.attname) AS seq
@@ -42,9 +53,13 @@ async function sequenceColumns(pg: Knex, table: string): Promise<SequenceColumn[
  * The largest id `table` holds or its sequences handed out; undefined when no column takes its
  * default from a sequence.
  */
-export async function identityHigh(pg: Knex, table: string): Promise<bigint | undefined> {
+export async function identityHigh(
+  pg: Knex,
+  table: string,
+  columns: readonly string[],
+): Promise<bigint | undefined> {
   let high: bigint | undefined;
-  for (const { column, seq } of await sequenceColumns(pg, table)) {
+  for (const { column, seq } of parse(columns)) {
     const res = (await pg.raw(
       `SELECT GREATEST((SELECT COALESCE(MAX(??), 0)::bigint FROM ??),
                        CASE WHEN s.is_called THEN s.last_value ELSE 0 END)::text AS v
@@ -58,8 +73,13 @@ export async function identityHigh(pg: Knex, table: string): Promise<bigint | un
 }
 
 /** Moves every sequence feeding a column of `table` past `value` and past the column's largest value (never backwards). */
-export async function moveIdentityPast(pg: Knex, table: string, value: bigint): Promise<void> {
-  for (const { column, seq } of await sequenceColumns(pg, table)) {
+export async function moveIdentityPast(
+  pg: Knex,
+  table: string,
+  columns: readonly string[],
+  value: bigint,
+): Promise<void> {
+  for (const { column, seq } of parse(columns)) {
     await pg.raw(
       // Only forwards: set when the target is past the last value handed out; the next id follows it.
       `SELECT setval(?::regclass, GREATEST(m.v, ?::bigint), true)
