@@ -85,8 +85,8 @@ export interface TableVerifyResult {
   truncated: boolean;
   /** Continued from a checkpoint. */
   resumed: boolean;
-  /** `skipped`: keys the repair could not write (named in `skippedKeys`, at most 20). */
-  repair: { synced: number; remaining: number; skipped: number; skippedKeys: string[] } | null;
+  /** `skipped` (only when there are any): keys the repair could not write, the first 20 named. */
+  repair: { synced: number; remaining: number; skipped?: { count: number; keys: string[] } } | null;
   /** Example differences, values redacted. */
   examples: MismatchRecord[];
   durationMs: number;
@@ -389,18 +389,13 @@ async function verifyTable(
       }
     }
     const after = await confirmKeys({ ...confirmInput, keys });
-    repair = {
-      synced: written.length,
-      remaining: after.diffs.length,
-      skipped: skippedKeys.length,
-      skippedKeys: skippedKeys.slice(0, 20),
-    };
+    repair = { synced: written.length, remaining: after.diffs.length, ...skippedPart(skippedKeys) };
     log.info(
-      { table, synced: written.length, remaining: repair.remaining, skipped: repair.skipped },
+      { table, synced: written.length, remaining: repair.remaining, skipped: skippedKeys.length },
       'repaired differing keys',
     );
   } else if (options.repair) {
-    repair = { synced: 0, remaining: 0, skipped: skippedKeys.length, skippedKeys: skippedKeys.slice(0, 20) };
+    repair = { synced: 0, remaining: 0, ...skippedPart(skippedKeys) };
   }
 
   const orphans = pgTable ? await orphanCounts(options.postgres, pgTable) : [];
@@ -434,6 +429,10 @@ async function verifyTable(
     'table verified',
   );
   return result;
+}
+
+function skippedPart(keys: readonly string[]): { skipped?: { count: number; keys: string[] } } {
+  return keys.length > 0 ? { skipped: { count: keys.length, keys: keys.slice(0, 20) } } : {};
 }
 
 /** Key of the last row whose key translates (a malformed key cannot bound a range read). */

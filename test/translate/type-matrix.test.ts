@@ -187,7 +187,9 @@ describe('type matrix: MySQL → PostgreSQL → MySQL', () => {
     expect(big(pgRaw[0]?.t ?? '')).toBe(
       byFlavour({ mysql: '12345678901234568000000', mariadb: '12345678901234567890123' }),
     );
-    expect(big(raw?.t ?? '')).toBe(byFlavour({ mysql: '1.2345678901234568e22', mariadb: '12345678901234567890123' }));
+    expect(big(raw?.t ?? '')).toBe(
+      byFlavour({ mysql: '1.2345678901234568e22', mariadb: '12345678901234567890123' }),
+    );
   });
 });
 

@@ -122,11 +122,7 @@ describe('verify', () => {
     expect(await readState(dbs.pg, LAST_VERIFY_STATE)).toMatchObject({ clean: false });
 
     const repaired = await verify(await options({ repair: clinic.syncer }));
-    expect(repaired.tables.find((t) => t.table === 'patients')?.repair).toMatchObject({
-      synced: 4,
-      remaining: 0,
-      skipped: 0,
-    });
+    expect(repaired.tables.find((t) => t.table === 'patients')?.repair).toEqual({ synced: 4, remaining: 0 });
     expect(repaired.clean).toBe(true);
     const after = await verify(await options());
     expect(after.clean).toBe(true);

@@ -51,7 +51,7 @@ function summaryTable(result: VerifyResult): string {
       r.pending,
       r.orphans.reduce((n, o) => n + o.count, 0),
       r.repair
-        ? `${r.repair.synced} synced, ${r.repair.remaining} left${r.repair.skipped ? `, ${r.repair.skipped} skipped (cannot be written)` : ''}`
+        ? `${r.repair.synced} synced, ${r.repair.remaining} left${r.repair.skipped ? `, ${r.repair.skipped.count} skipped (cannot be written)` : ''}`
         : '-',
     ]);
   }

@@ -41,12 +41,12 @@ const parse = (columns: readonly string[]): SequenceColumn[] =>
 
 async function sequenceColumns(pg: Knex, table: string): Promise<SequenceColumn[]> {
   const res = (await pg.raw(
-    `SELECT a.attname AS column, pg_get_serial_sequence(quote_ident(c.relname), a.attname) AS seq
+    `SELECT a.attname AS col, pg_get_serial_sequence(quote_ident(c.relname), a.attname) AS seq
        FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
       WHERE c.relname = ? AND c.relnamespace = current_schema()::regnamespace AND a.attnum > 0 AND NOT a.attisdropped`,
     [table],
-  )) as { rows: { column: string; seq: string | null }[] };
-  return res.rows.filter((r): r is SequenceColumn => typeof r.seq === 'string');
+  )) as { rows: { col: string; seq: string | null }[] };
+  return res.rows.flatMap((r) => (typeof r.seq === 'string' ? [{ column: r.col, seq: r.seq }] : []));
 }
 
 /**
