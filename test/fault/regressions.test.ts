@@ -9,7 +9,7 @@ import { judge, type LedgerWrite } from './support/judge.js';
 // The three ways acknowledged writes were lost (and `verify` said clean), as regression tests.
 const dbs = useFreshDatabases('dwlost');
 
-describe('losses found by the fault runs', () => {
+describe('losses found by the fault runs', { timeout: 240_000 }, () => {
   it('a flip made with the CLI while no process ran is completed by the first process that starts', async () => {
     await createFaultTables(dbs);
     for (const k of [dbs.mysql, dbs.pg]) await k('counters').insert({ id: 1, v: 'old' });
