@@ -132,8 +132,12 @@ export const configSchema = z
       .prefault({}),
     verify: z
       .object({
-        /** Rows per primary-key chunk compared by `dualwrite verify`. @default 1000 */
-        chunkSize: z.number().int().positive().default(1000),
+        /** Rows per primary-key chunk compared by `dualwrite verify`. @default unset: sized by chunkBytes */
+        chunkSize: z.number().int().positive().optional(),
+        /** Bytes of row text per chunk when chunkSize is unset (the chunk size follows the row width). @default 4194304 */
+        chunkBytes: z.number().int().positive().default(4_194_304),
+        /** Chunks of one table digested at once, each on both servers in parallel. @default 2 */
+        concurrency: z.number().int().positive().default(2),
         /** Directory of verification and HTML reports. @default 'reports' */
         reportDir: z.string().default('reports'),
         /** Outbox rows older than this make a verification not clean (reported as pending with their age), ms. @default 30000 */

@@ -48,6 +48,8 @@ export interface RowTranslator {
   prepareWrite(values: Row, side: Side): Row;
   /** A row read from `side` in the shape the app expects, the same whichever side served it (docs/type-mapping.md). */
   toApp(row: Row, side: Side): Row;
+  /** Translation family of each shared column (`uuid`, `datetime`, `set`...): reports, verify's digest plan. */
+  columnKinds?(): Record<string, string>;
 }
 
 export interface TranslatorSet {

@@ -1,10 +1,8 @@
-import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Knex } from 'knex';
 import { Registry } from 'prom-client';
 import type { DualWriteConfig } from '../config/schema.js';
-import { TranslationError } from '../errors.js';
 import { isMetaTable, META_TABLES } from '../meta/tables.js';
 import { createSilentLogger, type Logger } from '../observe/logger.js';
 import { verifyMetrics } from '../report/metrics.js';
@@ -12,16 +10,20 @@ import type { MismatchRecord } from '../report/records.js';
 import { createRedactor } from '../report/redact.js';
 import { deleteState, readState, writeState } from '../report/state.js';
 import { findTable, type DatabaseSchema } from '../schema/model.js';
-import { canonicalJson } from '../shadow/canonical.js';
-import { DiffKind, normalizeRow, type RowDiff } from '../shadow/compare.js';
+import { estimateRows } from '../backfill/keys.js';
+import { TokenBucket } from '../backfill/throttle.js';
+import type { RowDiff } from '../shadow/compare.js';
 import { confirmKeys } from '../shadow/confirm.js';
 import { keyText } from '../shadow/keys.js';
 import { ignoredColumns, toRecord } from '../shadow/record.js';
-import { otherSide, planFor, type Side, type Stage } from '../stage/stage.js';
+import { planFor, type Side, type Stage } from '../stage/stage.js';
 import type { Syncer } from '../sync/types.js';
-import type { KeyTuple, Row, RowTranslator, TranslatorSet } from '../translate/types.js';
-import { keyOrder, readChunk, type KeyOrder } from './chunks.js';
+import type { KeyTuple, TranslatorSet } from '../translate/types.js';
+import { keyOrder, type KeyOrder } from './chunks.js';
+import { planDigest, type ColumnPath } from './columns.js';
+import { sampleRowWidth } from './digest.js';
 import { orphanCounts, type OrphanCount } from './orphans.js';
+import { scanTable } from './scan.js';
 
 /**
  * Name of the dualwrite_state entry with the last verification `{ at, clean, complete, tables }`; the flip
@@ -39,8 +41,14 @@ export interface VerifyOptions {
   schemas: { mysql: DatabaseSchema; postgres: DatabaseSchema };
   /** Tables to verify. @default every table of the translators that is not excluded in config */
   tables?: readonly string[];
-  /** Rows per primary-key chunk. @default config.verify.chunkSize */
+  /** Rows per primary-key chunk. @default config.verify.chunkSize, else sized by chunkBytes */
   chunkSize?: number;
+  /** Bytes of row text per chunk when the chunk size follows the row width. @default config.verify.chunkBytes */
+  chunkBytes?: number;
+  /** Chunks of a table digested at once (each on both servers). @default config.verify.concurrency */
+  concurrency?: number;
+  /** Rows per second over all tables (0: no limit). @default 0 */
+  maxRowsPerSecond?: number;
   /** Continue a table from its checkpoint when an earlier run stopped part-way. @default true */
   resume?: boolean;
   /** When given, differing keys are synced from the authoritative side and re-checked. */
@@ -80,6 +88,10 @@ export interface TableVerifyResult {
   pending: number;
   chunks: number;
   differentChunks: number;
+  /** Rows per chunk used for this table (the target when adaptive). */
+  chunkRows: number;
+  /** Per compared column: hashed inside both servers (`database`) or fetched and hashed in Node (`node`). */
+  columns: ColumnPath[];
   orphans: OrphanCount[];
   /** Differing keys were more than maxKeys: counts come from the scan and repair covered only the kept keys. */
   truncated: boolean;
@@ -165,22 +177,12 @@ const freshCheckpoint = (): Checkpoint => ({
   done: false,
 });
 
-/** Digest of a chunk: sorted (key, normalised row) pairs, so both sides hash alike exactly when they hold the same rows. */
-function digest(entries: Map<string, string>): string {
-  const hash = createHash('sha256');
-  for (const k of [...entries.keys()].sort())
-    hash
-      .update(k)
-      .update('\0')
-      .update(entries.get(k) ?? '')
-      .update('\n');
-  return hash.digest('hex');
-}
-
 /**
- * Compares whole tables in primary-key chunks: both sides normalised the same way and hashed per chunk;
- * rows are diffed only in chunks whose hashes differ. Differences are then confirmed key by key (keys
- * pending in the outbox are waited for), optionally repaired through `sync`, and re-checked.
+ * Compares whole tables in primary-key chunks. Each server digests its own rows of a chunk (canonical
+ * text per column rendered in SQL, one hash per row, summed); columns that cannot be rendered alike in
+ * SQL are hashed in Node. Rows are fetched and diffed only in chunks whose digests differ. Differences
+ * are then confirmed key by key (keys pending in the outbox are waited for), optionally repaired
+ * through `sync`, and re-checked.
  */
 export async function verify(options: VerifyOptions): Promise<VerifyResult> {
   const started = Date.now();
@@ -194,14 +196,14 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
   const tables = options.tables ?? allTables;
   // Only a verification of every synced table can clear a flip.
   const complete = allTables.every((t) => tables.includes(t));
+  const throttle = new TokenBucket(options.maxRowsPerSecond ?? 0);
+  const db: Record<Side, Knex> = { mysql: options.mysql, postgres: options.postgres };
+  const estimates = await estimateRows(db[auth], auth);
   const results: TableVerifyResult[] = [];
   for (const table of tables) {
-    results.push(await verifyTable(table, auth, options, log));
+    results.push(await verifyTable(table, auth, options, log, { db, throttle, estimates }));
   }
-  const pending = await stalePendingRows(
-    { mysql: options.mysql, postgres: options.postgres },
-    config.verify.pendingMaxAgeMs,
-  );
+  const pending = await stalePendingRows(db, config.verify.pendingMaxAgeMs);
   for (const p of pending) log.warn(p, 'outbox rows not synced: verification cannot be clean');
   const clean =
     pending.length === 0 &&
@@ -245,98 +247,79 @@ async function verifyTable(
   auth: Side,
   options: VerifyOptions,
   log: Logger,
+  shared: { db: Record<Side, Knex>; throttle: TokenBucket; estimates: ReadonlyMap<string, number> },
 ): Promise<TableVerifyResult> {
   const started = Date.now();
   const { config } = options;
   const translator = options.translators.table(table);
   const metrics = verifyMetrics(options.registry ?? new Registry());
-  const other = otherSide(auth);
-  const db: Record<Side, Knex> = { mysql: options.mysql, postgres: options.postgres };
-  const chunkSize = options.chunkSize ?? config.verify.chunkSize;
+  const { db } = shared;
   const maxKeys = options.maxKeys ?? 100_000;
   const ignore = ignoredColumns(config, table);
   const columns = translator.columns.filter((c) => !ignore.has(c));
+  const mysqlTable = findTable(options.schemas.mysql, table);
   const pgTable = findTable(options.schemas.postgres, table);
   const orders: Record<Side, KeyOrder> = {
-    mysql: keyOrder('mysql', findTable(options.schemas.mysql, table), translator.primaryKey, pgTable),
+    mysql: keyOrder('mysql', mysqlTable, translator.primaryKey, pgTable),
     postgres: keyOrder('postgres', pgTable, translator.primaryKey, pgTable),
   };
+  const plan = planDigest({
+    translator,
+    mysql: mysqlTable,
+    pg: pgTable,
+    flavour: options.schemas.mysql.flavor ?? 'mysql',
+    columns,
+    overrides: config.tables[table]?.columns ?? {},
+  });
 
+  const malformed = new Map<string, string>();
   const stateName = verifyCheckpointName(table);
   const saved =
     options.resume === false ? undefined : await readState<Checkpoint>(options.postgres, stateName);
   const resumed = saved !== undefined && !saved.done;
   const cp: Checkpoint = resumed ? saved : freshCheckpoint();
-  const estimateRow = (await db[auth](table).count({ n: '*' }).first()) as { n: string | number } | undefined;
-  const estimate = Number(estimateRow?.n ?? 0);
+  // Progress only: the statistics' estimate, or a count where the table has none yet.
+  const [estimate, chunkRows] = await Promise.all([
+    shared.estimates.get(table) || countRows(db[auth], table),
+    chunkRowsFor(table, db[auth], auth, columns, options),
+  ]);
 
-  const readAuth = (after: KeyTuple | undefined) =>
-    readChunk({
-      db: db[auth],
-      side: auth,
-      translator,
-      order: orders[auth],
-      columns,
-      after,
-      upTo: undefined,
-      limit: chunkSize,
-    });
-  /**
-   * Reads for one chunk: the other side's rows of the range the authoritative chunk spans, and the next
-   * authoritative chunk, at the same time. Started one chunk ahead, so reads overlap the hashing.
-   */
-  const fetchRange = (after: KeyTuple | undefined, authRows: Row[]) => {
-    const last = authRows.length < chunkSize;
-    const upTo = last ? undefined : lastGoodKey(translator, authRows, auth);
-    const rows = Promise.all([
-      readChunk({
-        db: db[other],
-        side: other,
-        translator,
-        order: orders[other],
-        columns,
-        after,
-        upTo,
-        limit: undefined,
-      }),
-      upTo ? readAuth(upTo) : Promise.resolve([] as Row[]),
-    ]);
-    // Awaited below; this only keeps a read that fails while an earlier chunk throws from going unhandled.
-    rows.catch(() => undefined);
-    return { authRows, upTo, last, rows };
-  };
-  const malformed = new Map<string, string>();
-  let ahead = fetchRange(cp.after ?? undefined, await readAuth(cp.after ?? undefined));
-  for (;;) {
-    const { authRows, upTo, last } = ahead;
-    const [otherRows, nextAuthRows] = await ahead.rows;
-    if (!last) ahead = fetchRange(upTo, nextAuthRows);
-    const a = entries(translator, authRows, auth, ignore, malformed);
-    const o = entries(translator, otherRows, other, ignore, malformed);
-    cp.chunks += 1;
-    cp.authoritativeRows += a.size;
-    cp.otherRows += o.size;
-    let union = a.size;
-    for (const k of o.keys()) if (!a.has(k)) union += 1;
-    cp.rowsCompared += union;
-    const equal = digest(a) === digest(o);
-    metrics.chunks.inc({ table, result: equal ? 'equal' : 'different' });
-    metrics.rows.inc({ table }, union);
-    if (!equal) {
-      cp.differentChunks += 1;
-      for (const diff of diffEntries(a, o)) {
-        cp.counts[diff.kind] += 1;
-        if (cp.keys.length < maxKeys) cp.keys.push(diff.key);
-        else cp.truncated = true;
+  await scanTable({
+    db,
+    auth,
+    translator,
+    orders,
+    plan,
+    columns,
+    ignore,
+    chunkRows,
+    adaptive: (options.chunkSize ?? config.verify.chunkSize) === undefined,
+    concurrency: options.concurrency ?? config.verify.concurrency,
+    throttle: shared.throttle,
+    start: cp.after ?? undefined,
+    malformed,
+    onChunk: async (chunk) => {
+      cp.chunks += 1;
+      cp.authoritativeRows += chunk.authoritativeRows;
+      cp.otherRows += chunk.otherRows;
+      cp.rowsCompared += chunk.union;
+      metrics.chunks.inc({ table, result: chunk.equal ? 'equal' : 'different' });
+      metrics.rows.inc({ table }, chunk.union);
+      if (!chunk.equal) {
+        cp.differentChunks += 1;
+        for (const diff of chunk.diffs) {
+          cp.counts[diff.kind] += 1;
+          if (cp.keys.length < maxKeys) cp.keys.push(diff.key);
+          else cp.truncated = true;
+        }
       }
-    }
-    cp.after = upTo ?? null;
-    cp.done = last;
-    await writeState(options.postgres, stateName, cp);
-    metrics.progress.set({ table }, estimate > 0 ? Math.min(1, cp.authoritativeRows / estimate) : 1);
-    options.onProgress?.({ table, rows: cp.authoritativeRows, estimate });
-    if (last) break;
-  }
+      cp.after = chunk.upTo ?? null;
+      cp.done = chunk.upTo === undefined;
+      await writeState(options.postgres, stateName, cp);
+      metrics.progress.set({ table }, estimate > 0 ? Math.min(1, cp.authoritativeRows / estimate) : 1);
+      options.onProgress?.({ table, rows: cp.authoritativeRows, estimate });
+    },
+  });
 
   const redactor = createRedactor(config);
   const wait = { timeoutMs: config.shadow.recheckTimeoutMs, intervalMs: config.shadow.recheckIntervalMs };
@@ -409,6 +392,8 @@ async function verifyTable(
     pending,
     chunks: cp.chunks,
     differentChunks: cp.differentChunks,
+    chunkRows,
+    columns: plan.columns,
     orphans,
     truncated: cp.truncated,
     resumed,
@@ -435,68 +420,32 @@ function skippedPart(keys: readonly string[]): { skipped?: { count: number; keys
   return keys.length > 0 ? { skipped: { count: keys.length, keys: keys.slice(0, 20) } } : {};
 }
 
-/** Key of the last row whose key translates (a malformed key cannot bound a range read). */
-function lastGoodKey(translator: RowTranslator, rows: readonly Row[], side: Side): KeyTuple | undefined {
-  for (let i = rows.length - 1; i >= 0; i--) {
-    try {
-      return keyOf(translator, rows[i] as Row, side);
-    } catch (error) {
-      if (!(error instanceof TranslationError)) throw error;
-    }
-  }
-  return undefined;
-}
-
-function keyOf(translator: RowTranslator, row: Row, side: Side): KeyTuple {
-  return translator.canonicalKey(
-    translator.primaryKey.map((c) => row[c]),
-    side,
-  );
-}
-
-/**
- * keyText → canonical text of the normalised row. A row whose key or values cannot be translated is
- * put in `malformed` (its raw key → the reason) instead of aborting the verification.
- */
-function entries(
-  translator: RowTranslator,
-  rows: Row[],
-  side: Side,
-  ignore: ReadonlySet<string>,
-  malformed: Map<string, string>,
-) {
-  const map = new Map<string, string>();
-  for (const row of rows) {
-    try {
-      const key = keyOf(translator, row, side);
-      // A key the other side cannot hold can be neither compared nor synced there.
-      translator.keyForSide(key, otherSide(side));
-      map.set(keyText(key), canonicalJson(normalizeRow(translator, row, side, ignore)));
-    } catch (error) {
-      if (!(error instanceof TranslationError)) throw error;
-      malformed.set(
-        JSON.stringify(translator.primaryKey.map((c) => String(row[c]))),
-        `${side}: ${error.message}`,
-      );
-    }
-  }
-  return map;
-}
-
-function* diffEntries(
-  a: Map<string, string>,
-  o: Map<string, string>,
-): Generator<{ kind: DiffKind; key: KeyTuple }> {
-  for (const [k, v] of a) {
-    const ov = o.get(k);
-    if (ov === undefined) yield { kind: DiffKind.Missing, key: JSON.parse(k) as KeyTuple };
-    else if (ov !== v) yield { kind: DiffKind.Different, key: JSON.parse(k) as KeyTuple };
-  }
-  for (const k of o.keys()) if (!a.has(k)) yield { kind: DiffKind.Extra, key: JSON.parse(k) as KeyTuple };
-}
-
 function countKinds(diffs: readonly RowDiff[]): { missing: number; extra: number; different: number } {
   const counts = { missing: 0, extra: 0, different: 0 };
   for (const d of diffs) counts[d.kind] += 1;
   return counts;
+}
+
+/** Chunk sizes follow the row width unless fixed: about chunkBytes of row text per chunk. */
+const MIN_CHUNK_ROWS = 100;
+const MAX_CHUNK_ROWS = 50_000;
+
+async function chunkRowsFor(
+  table: string,
+  db: Knex,
+  auth: Side,
+  columns: readonly string[],
+  options: VerifyOptions,
+): Promise<number> {
+  const fixed = options.chunkSize ?? options.config.verify.chunkSize;
+  if (fixed !== undefined) return fixed;
+  const width = await sampleRowWidth(db, auth, table, columns);
+  const bytes = options.chunkBytes ?? options.config.verify.chunkBytes;
+  if (width === null || width <= 0) return MAX_CHUNK_ROWS;
+  return Math.max(MIN_CHUNK_ROWS, Math.min(MAX_CHUNK_ROWS, Math.floor(bytes / width)));
+}
+
+async function countRows(db: Knex, table: string): Promise<number> {
+  const row = (await db(table).count({ n: '*' }).first()) as { n: string | number } | undefined;
+  return Number(row?.n ?? 0);
 }

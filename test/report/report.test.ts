@@ -84,6 +84,8 @@ describe('dualwrite report', () => {
           different: 2,
           chunks: 5,
           differentChunks: 2,
+          chunkRows: 1000,
+          columns: [{ column: 'id', path: 'database' }],
           orphans: [],
           truncated: false,
           resumed: false,

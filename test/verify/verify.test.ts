@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { validateConfig } from '../../lib/config/load.js';
 import { introspectMysql } from '../../lib/dialect/mysql/introspect.js';
 import { introspectPostgres } from '../../lib/dialect/postgres/introspect.js';
 import { readState } from '../../lib/report/state.js';
@@ -17,6 +16,7 @@ import {
 import { cliEnv } from '../support/cli.js';
 import { useFreshDatabases } from '../support/databases.js';
 import { PATIENTS, setUpClinic, type Clinic } from '../shadow/fixture.js';
+import { verifyOptions } from './options.js';
 
 const run = promisify(execFile);
 const dbs = useFreshDatabases('dwverify');
@@ -24,22 +24,12 @@ let clinic: Clinic;
 let dir: string;
 
 async function options(extra: Partial<VerifyOptions> = {}): Promise<VerifyOptions> {
-  return {
-    config: validateConfig({
-      stage: 'shadow',
-      mysql: { url: dbs.mysqlUrl },
-      postgres: { url: dbs.pgUrl },
-      verify: { reportDir: dir },
-      shadow: { recheckTimeoutMs: 2000, recheckIntervalMs: 50 },
-      tables: { patients: { sensitiveColumns: ['full_name'] } },
-    }),
-    mysql: dbs.mysql,
-    postgres: dbs.pg,
-    translators: clinic.translators,
-    schemas: { mysql: await introspectMysql(dbs.mysql), postgres: await introspectPostgres(dbs.pg) },
-    chunkSize: 37,
-    ...extra,
-  };
+  const schemas = { mysql: await introspectMysql(dbs.mysql), postgres: await introspectPostgres(dbs.pg) };
+  return verifyOptions(
+    { dbs, dir, translators: clinic.translators, schemas },
+    { tables: { patients: { sensitiveColumns: ['full_name'] } } },
+    { chunkSize: 37, ...extra },
+  );
 }
 
 beforeAll(async () => {

@@ -12,6 +12,7 @@ import {
   action,
   configFromOptions,
   ExitCode,
+  intOption,
   output,
   UsageError,
   withGlobalOptions,
@@ -21,6 +22,8 @@ import {
 interface VerifyCliOptions extends GlobalOptions {
   tables?: string;
   chunk?: string;
+  concurrency?: string;
+  maxRowsPerSecond?: string;
   repair?: boolean;
   restart?: boolean;
   metricsPort?: string;
@@ -38,6 +41,7 @@ function summaryTable(result: VerifyResult): string {
       'pending',
       'fk orphans',
       'repair',
+      'hashed in Node',
     ],
   });
   for (const r of result.tables) {
@@ -53,6 +57,10 @@ function summaryTable(result: VerifyResult): string {
       r.repair
         ? `${r.repair.synced} synced, ${r.repair.remaining} left${r.repair.skipped ? `, ${r.repair.skipped.count} skipped (cannot be written)` : ''}`
         : '-',
+      r.columns
+        .filter((c) => c.path === 'node')
+        .map((c) => c.column)
+        .join(', ') || '-',
     ]);
   }
   const pending = result.pending.map(
@@ -83,16 +91,19 @@ function jsonView(result: VerifyResult) {
       repair: r.repair,
       truncated: r.truncated,
       resumed: r.resumed,
+      chunks: r.chunks,
+      differentChunks: r.differentChunks,
+      chunkRows: r.chunkRows,
+      columns: r.columns,
     })),
   };
 }
 
 async function runVerify(options: VerifyCliOptions, repair: boolean): Promise<ExitCode> {
   const config = configFromOptions(options);
-  const chunk = options.chunk === undefined ? undefined : Number(options.chunk);
-  if (chunk !== undefined && (!Number.isInteger(chunk) || chunk <= 0)) {
-    throw new UsageError(`--chunk expects a positive integer, got ${options.chunk}`);
-  }
+  const chunk = intOption('chunk', options.chunk, 1);
+  const concurrency = intOption('concurrency', options.concurrency, 1);
+  const maxRowsPerSecond = intOption('max-rows-per-second', options.maxRowsPerSecond, 0);
   const tables = options.tables
     ?.split(',')
     .map((t) => t.trim())
@@ -128,6 +139,8 @@ async function runVerify(options: VerifyCliOptions, repair: boolean): Promise<Ex
       resume: options.restart !== true,
       ...(tables ? { tables } : {}),
       ...(chunk ? { chunkSize: chunk } : {}),
+      ...(concurrency ? { concurrency } : {}),
+      ...(maxRowsPerSecond ? { maxRowsPerSecond } : {}),
       ...(repair
         ? {
             repair: new KeySyncer({
@@ -167,7 +180,12 @@ function withVerifyOptions(command: Command): Command {
   return withGlobalOptions(
     command
       .option('--tables <list>', 'comma-separated tables (default: every table on both sides)')
-      .option('--chunk <n>', 'rows per primary-key chunk (default: verify.chunkSize)')
+      .option(
+        '--chunk <n>',
+        'rows per primary-key chunk (default: verify.chunkSize, else sized to verify.chunkBytes of row text)',
+      )
+      .option('--concurrency <n>', 'chunks of a table digested at once (default: verify.concurrency)')
+      .option('--max-rows-per-second <n>', 'throttle over all tables (default 0 = none)')
       .option('--restart', 'ignore checkpoints of an interrupted run and start each table over')
       .option(
         '--metrics-port <port>',
