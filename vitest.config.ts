@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config';
-import { mysqlSideTargets } from './test/support/flavours.js';
+import { mysqlSideTargets } from './test/support/targets.js';
 
 // One project per MySQL-side server: the same suite runs against MySQL and MariaDB.
 // MYSQL_URL set by the caller replaces both with that one server.

@@ -2,7 +2,6 @@
 // PostgreSQL with keys, indexes and foreign keys in place while a light app write load runs (outbox +
 // sync worker), then run pgloader on the same data into a separate database when it is installed.
 // Usage: npm run bench -- backfill [--rows 1000000] [--batch 8000] [--concurrency 1] [--pipeline 2] [--lanes 1] [--write-rate 50] [--no-pgloader]
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -26,6 +25,7 @@ import { buildTranslators } from '../lib/translate/build.js';
 import type { Row } from '../lib/translate/types.js';
 import { createDatabases, dropDatabases, uniqueDatabaseName } from '../test/support/databases.js';
 import type { GenascopeDataResult } from './genascope-data.js';
+import { run } from './support/run.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -238,18 +238,6 @@ try {
 } finally {
   await dbs.pg.raw(`DROP DATABASE IF EXISTS "${pgloaderDb}" WITH (FORCE)`).catch(() => undefined);
   await dropDatabases(dbs);
-}
-
-function run(cmd: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
 }
 
 const table = new Table({ head: ['metric', 'value'] });

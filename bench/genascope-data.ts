@@ -98,6 +98,9 @@ async function connect(url: string): Promise<mysql.Connection> {
   });
   // The generated data is consistent: skip the per-row checks while loading.
   await conn.query("SET time_zone = '+00:00', foreign_key_checks = 0, unique_checks = 0");
+  // MySQL 8+ ships with LOAD DATA LOCAL disabled on the server; the bench servers are ours to enable it.
+  const [rows] = await conn.query('SELECT @@GLOBAL.local_infile AS on_');
+  if (Number((rows as { on_: unknown }[])[0]?.on_) !== 1) await conn.query('SET GLOBAL local_infile = 1');
   return conn;
 }
 

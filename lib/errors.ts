@@ -6,7 +6,7 @@ export const ErrorCode = {
   UnrepresentableValue: 'DW_UNREPRESENTABLE_VALUE',
   /** A write cannot be captured (raw write without table/keys, no primary key). */
   UncapturedWrite: 'DW_UNCAPTURED_WRITE',
-  /** A table has no primary key, so rows cannot be synced or compared by key. */
+  /** A table has no key to sync rows by: no primary key, no NOT NULL unique key, none declared (`tables.<name>.key`). */
   NoPrimaryKey: 'DW_NO_PRIMARY_KEY',
   /** A table or column is unknown to the introspected schema. */
   UnknownTable: 'DW_UNKNOWN_TABLE',
@@ -20,8 +20,19 @@ export const ErrorCode = {
   SchemaConversion: 'DW_SCHEMA_CONVERSION',
   /** A knex feature the handle cannot offer safely (it would bypass capture), refused before it runs. */
   Unsupported: 'DW_UNSUPPORTED',
+  /** The database user lacks a privilege an operation needs (the message names it and the remedy). */
+  MissingPrivilege: 'DW_MISSING_PRIVILEGE',
   /** The handle was used after close(). */
   Closed: 'DW_CLOSED',
+  /** A statement over a set of keys failed; the message names table, operation and keys. */
+  KeyQueryFailed: 'DW_KEY_QUERY_FAILED',
+  /**
+   * No database takes writes now: the authoritative role is moving and did not settle within the
+   * bound. Nothing of the write was applied; it can be retried.
+   */
+  NotAuthoritative: 'DW_NOT_AUTHORITATIVE',
+  /** A database did not answer within its timeout (the connection was closed and replaced). */
+  Timeout: 'DW_TIMEOUT',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -80,6 +91,25 @@ export class TranslationError extends DualWriteError {
   constructor(problem: ValueProblem, message: string, details: DualWriteErrorDetails = {}) {
     super(ErrorCode.UnrepresentableValue, message, details);
     this.problem = problem;
+  }
+}
+
+/**
+ * A database statement over a set of keys failed (reading, looking up, writing or deleting rows of a
+ * table by key). The message names the table, the operation and the keys (first and last), and the
+ * database's own message; the statement itself appears cut to a readable length. The driver's error
+ * is the `cause` (its code is `sqlState`).
+ */
+export class KeyQueryError extends DualWriteError {
+  readonly operation: string;
+  readonly sqlState: string | undefined;
+  constructor(
+    message: string,
+    details: DualWriteErrorDetails & { operation: string; sqlState: string | undefined },
+  ) {
+    super(ErrorCode.KeyQueryFailed, message, details);
+    this.operation = details.operation;
+    this.sqlState = details.sqlState;
   }
 }
 

@@ -117,7 +117,7 @@ class Demo {
     this.n.begin(
       'Database servers',
       '-',
-      'MariaDB/MySQL and PostgreSQL 15, local unless MYSQL_URL/PG_URL say otherwise.',
+      'MySQL (or MariaDB with --mariadb) and PostgreSQL 15, local unless MYSQL_URL/PG_URL say otherwise.',
     );
     this.servers = await ensureServers(mysqlUrl, pgUrl, urlsGiven);
     this.n.figure('MySQL', redactUrl(mysqlUrl));
@@ -135,6 +135,12 @@ class Demo {
     this.urls = await createDemoDatabases(this.options.mysqlUrl, this.options.pgUrl, this.options.database);
     this.mysql = createMysqlKnex({ url: this.urls.mysqlUrl });
     this.pg = createPostgresKnex({ url: this.urls.pgUrl });
+    const [[server]] = (await this.mysql.raw('SELECT VERSION() AS v')) as [{ v: string }[]];
+    this.summary.mysqlServer = String(server?.v);
+    this.n.figure(
+      'MySQL side',
+      `${/mariadb/i.test(this.summary.mysqlServer) ? 'MariaDB' : 'MySQL'} ${this.summary.mysqlServer}`,
+    );
     this.n.say('dropped and created on both servers');
     this.n.end('ok', 'MySQL + PostgreSQL');
   }

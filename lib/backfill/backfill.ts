@@ -5,6 +5,7 @@ import { initMetaTables } from '../meta/init.js';
 import { isMetaTable } from '../meta/tables.js';
 import { createSilentLogger } from '../observe/logger.js';
 import type { TableSchema } from '../schema/model.js';
+import { chooseSyncKey, noSyncKeyMessage } from '../schema/sync-key.js';
 import { otherSide, type Side } from '../stage/stage.js';
 import { type BackfillCheckpoint, CheckpointStore } from './checkpoint.js';
 import { estimateRows, KeyPager } from './keys.js';
@@ -297,13 +298,8 @@ function selectTables(
       skip(name, 'refused', `table ${name} does not exist on the source`, ErrorCode.UnknownTable);
     } else if (excluded.has(name)) {
       skip(name, 'skipped', 'excluded by the config (tables.<name>.exclude)');
-    } else if (table.primaryKey.length === 0) {
-      skip(
-        name,
-        'refused',
-        `table ${name} has no primary key: rows cannot be synced by key (add one, or exclude the table)`,
-        ErrorCode.NoPrimaryKey,
-      );
+    } else if (keylessReason(options, table)) {
+      skip(name, 'refused', keylessReason(options, table)!, ErrorCode.NoPrimaryKey);
     } else if (!options.translators.has(name)) {
       skip(
         name,
@@ -316,6 +312,20 @@ function selectTables(
     }
   }
   return out;
+}
+
+/**
+ * The refusal of a table without a sync key (schema/sync-key), naming the remedies, else null: the
+ * translators' verdict for a table on both sides, the source schema's for one the target lacks.
+ */
+function keylessReason(options: BackfillOptions, table: TableSchema): string | null {
+  if (options.translators.has(table.name)) return null;
+  try {
+    options.translators.table(table.name);
+  } catch (error) {
+    if (error instanceof DualWriteError && error.code === ErrorCode.NoPrimaryKey) return error.message;
+  }
+  return chooseSyncKey(table) === null ? noSyncKeyMessage(table.name) : null;
 }
 
 /** Throws DualWriteError(NoPrimaryKey) naming the tables a backfill refused, for callers that want an error. */

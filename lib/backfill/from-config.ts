@@ -23,8 +23,16 @@ export async function backfillFromConfig(
   config: Readonly<DualWriteConfig>,
   options: BackfillRunOptions = {},
 ): Promise<BackfillResult> {
-  const mysql = createMysqlKnex({ url: config.mysql.url, pool: { max: config.mysql.poolMax } });
-  const postgres = createPostgresKnex({ url: config.postgres.url, pool: { max: config.postgres.poolMax } });
+  const mysql = createMysqlKnex({
+    url: config.mysql.url,
+    pool: { max: config.mysql.poolMax },
+    timeouts: config.mysql.timeouts,
+  });
+  const postgres = createPostgresKnex({
+    url: config.postgres.url,
+    pool: { max: config.postgres.poolMax },
+    timeouts: config.postgres.timeouts,
+  });
   try {
     const [mysqlSchema, pgSchema] = await Promise.all([introspectMysql(mysql), introspectPostgres(postgres)]);
     const from = options.from ?? (isStage(config.stage) ? planFor(config.stage).authoritative : 'mysql');

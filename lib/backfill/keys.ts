@@ -66,24 +66,6 @@ export class KeyPager {
     return this.#columns.map((c) => row[c]);
   }
 
-  /** Of `keys` (raw values bound on this side), those that exist here, as raw keys read back. */
-  async existing(keys: readonly (readonly unknown[])[]): Promise<RawKey[]> {
-    if (keys.length === 0) return [];
-    const cols = this.#columns.map(() => '??').join(', ');
-    const single = this.#columns.length === 1;
-    const tuple = single ? '?' : `(${this.#columns.map(() => '?').join(', ')})`;
-    const sql = `SELECT ${cols} FROM ?? WHERE ${single ? '??' : `(${cols})`} IN (${keys.map(() => tuple).join(', ')})`;
-    const rows = rowsOf(
-      await this.#knex.raw(sql, [
-        ...this.#columns,
-        this.#table,
-        ...this.#columns,
-        ...keys.flat(),
-      ] as Knex.RawBinding[]),
-    );
-    return rows.map((row) => this.#columns.map((c) => row[c]));
-  }
-
   /** Exact row count (the progress total; a snapshot, live writes move it). */
   async count(): Promise<number> {
     const rows = rowsOf(await this.#knex.raw('SELECT COUNT(*) AS n FROM ??', [this.#table]));

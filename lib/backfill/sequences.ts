@@ -13,7 +13,7 @@ export async function resetPgSequences(
 ): Promise<{ sequence: string; value: string }[]> {
   const cols = rowsOf(
     await pg.raw(
-      `SELECT a.attname AS column, pg_get_serial_sequence(quote_ident(c.relname), a.attname) AS seq
+      `SELECT a.attname AS column_name, pg_get_serial_sequence(quote_ident(c.relname), a.attname) AS seq
          FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
         WHERE c.relname = ? AND c.relnamespace = current_schema()::regnamespace AND a.attnum > 0 AND NOT a.attisdropped`,
       [table],
@@ -26,7 +26,7 @@ export async function resetPgSequences(
       await pg.raw(
         `SELECT setval(?::regclass, GREATEST(m.v, s.last_value), m.v >= s.last_value OR s.is_called) AS value
            FROM (SELECT COALESCE(MAX(??), 0)::bigint AS v FROM ??) m, ${seq} s`,
-        [seq, col['column'] as string, table],
+        [seq, col['column_name'] as string, table],
       ),
     );
     out.push({ sequence: seq, value: String(rows[0]?.['value']) });

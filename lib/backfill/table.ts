@@ -13,6 +13,7 @@ import {
   type KeyRange,
   sameKey,
 } from './checkpoint.js';
+import { selectByKeys } from '../keys/lookup.js';
 import { KeyPager, type RawKey } from './keys.js';
 import { Backoff, type TokenBucket } from './throttle.js';
 import type { BackfillEvent } from './types.js';
@@ -244,7 +245,6 @@ export async function targetOnlyPhase(
   if (cp.phase !== BackfillPhase.TargetOnly || cp.targetEmptyAtStart) return;
   const pk = run.translator.primaryKey;
   const targetPager = new KeyPager(run.target, run.to, run.table, pk);
-  const sourcePager = new KeyPager(run.source, run.from, run.table, pk);
   const started = performance.now();
   for (;;) {
     run.signal?.throwIfAborted();
@@ -252,10 +252,16 @@ export async function targetOnlyPhase(
     const raw = await targetPager.page(cp.lastKey, run.batchSize);
     if (raw.length === 0) break;
     const keys = canonical(run, raw, run.to);
+    const found = await selectByKeys(
+      { db: run.source, side: run.from, translator: run.translator },
+      keys.map((k) => run.translator.keyForSide(k, run.from)),
+      pk,
+      'look up source keys of target rows',
+    );
     const present = new Set(
       canonical(
         run,
-        await sourcePager.existing(keys.map((k) => run.translator.keyForSide(k, run.from))),
+        found.map((r) => pk.map((c) => r[c])),
         run.from,
       ).map(keyId),
     );
@@ -327,6 +333,8 @@ function syncBatch(
     ...(prepared ? { prepared } : {}),
     // Batches never share keys: they need not wait for each other's bucket locks (see SyncOptions).
     sharedLocks: true,
+    // A page of the walk: every source key from `after` to `upTo`.
+    contiguous: true,
     ...order,
     readSource: () => {
       // Started at once: the first chunk is read while the syncer looks up the target.

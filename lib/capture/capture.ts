@@ -30,6 +30,11 @@ export function uncaptured(table: string, message: string): DualWriteError {
   return new DualWriteError(ErrorCode.UncapturedWrite, `${table}: ${message}`, { table });
 }
 
+/** A MySQL text key: the app's WHERE values may differ from the stored key (see keysFromLookup). */
+export function looseLookup(target: CaptureTarget): boolean {
+  return target.side === Side.Mysql && target.translator.looseKeyLookup === true;
+}
+
 /** Keys of the rows an update/delete will touch: from a plain key lookup, else a locking pre-select. */
 async function keysBefore(
   builder: Knex.QueryBuilder,
@@ -38,7 +43,7 @@ async function keysBefore(
 ): Promise<KeyValue[][]> {
   const b = internals(builder);
   const pk = target.translator.primaryKey;
-  const lookup = keysFromLookup(b._statements, pk, target.table);
+  const lookup = keysFromLookup(b._statements, pk, target.table, looseLookup(target));
   if (lookup) return lookup;
   const select = trx.queryBuilder();
   const s = internals(select);

@@ -26,13 +26,16 @@ export function keyOfRow(row: Row, primaryKey: readonly string[]): KeyValue[] | 
 /**
  * Keys named by a WHERE that is a plain key lookup (`id = ?`, `id IN (...)`, every key column pinned,
  * joined with AND). Other AND-ed conditions only narrow the rows, so the keys are a safe superset.
- * Undefined when the WHERE is anything else (then a locking pre-select finds the keys).
+ * Undefined when the WHERE is anything else (then a locking pre-select finds the keys), or when the
+ * comparison is `loose` (a MySQL text key: 'abc' also finds 'ABC', so the stored keys are read instead).
  */
 export function keysFromLookup(
   statements: readonly BuilderStatement[],
   primaryKey: readonly string[],
   table: { name: string; alias: string },
+  loose = false,
 ): KeyValue[][] | undefined {
+  if (loose) return undefined;
   const where = statements.filter((s) => s.grouping === 'where');
   if (where.length === 0 || where.some((s) => s.bool === 'or')) return undefined;
   const candidates = new Map<string, KeyValue[]>();

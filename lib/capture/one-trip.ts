@@ -8,7 +8,7 @@ import { internals } from '../handle/knex-internals.js';
 import type { StatementWrap } from '../handle/statement-context.js';
 import { appStatement } from './app-statement.js';
 import type { CapturedWrite, CaptureTarget } from './capture.js';
-import { movedKeys } from './capture.js';
+import { looseLookup, movedKeys } from './capture.js';
 import { insertRows } from './insert.js';
 import {
   canonicalKeys,
@@ -69,7 +69,7 @@ export function oneTripKeys(builder: Knex.QueryBuilder, target: CaptureTarget): 
     return undefined;
   }
   if (b._method === 'update' || b._method === 'counter' || b._method === 'del') {
-    const before = keysFromLookup(b._statements, pk, target.table);
+    const before = keysFromLookup(b._statements, pk, target.table, looseLookup(target));
     if (!before) return undefined;
     const after = b._method === 'del' ? [] : movedKeys(b, target, before);
     return { kind: 'known', keys: [...before, ...after] };

@@ -1,7 +1,9 @@
 import type { Knex } from 'knex';
 import { META_TABLES } from '../meta/tables.js';
 import type { ColumnSchema, TableSchema } from '../schema/model.js';
+import { chooseSyncKey } from '../schema/sync-key.js';
 import type { Side } from '../stage/stage.js';
+import { triggerPrivilegeError } from '../dialect/mysql/privileges.js';
 
 const INTEGER_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint']);
 
@@ -87,20 +89,29 @@ function pgStatements(table: TableSchema): string[] {
 }
 
 /**
- * Installs capture triggers on `side` for `tables` (each must have a primary key): every insert,
- * update and delete of a session not flagged as a sync write records its key in the outbox, in the
- * writing transaction. Idempotent: triggers are dropped and created again.
+ * Installs capture triggers on `side` for `tables`: every insert, update and delete of a session not
+ * flagged as a sync write records its key in the outbox, in the writing transaction (an update that
+ * changes the key records the old key too). The key is the table's sync key (schema/sync-key: the
+ * `declared` columns of `tables.<name>.key`, else the primary key, else the first NOT NULL unique key);
+ * tables without one get no triggers. Idempotent: triggers are dropped and created again.
  */
 export async function installCaptureTriggers(
   knex: Knex,
   side: Side,
   tables: readonly TableSchema[],
+  declared: Readonly<Record<string, { key?: readonly string[] | undefined } | undefined>> = {},
 ): Promise<number> {
   let installed = 0;
   if (side === 'postgres') await knex.raw(PG_FUNCTION);
-  for (const table of tables) {
-    if (table.primaryKey.length === 0 || table.name.startsWith('dualwrite_')) continue;
-    for (const sql of side === 'mysql' ? mysqlStatements(table) : pgStatements(table)) await knex.raw(sql);
+  for (const t of tables) {
+    const key = chooseSyncKey(t, declared[t.name]?.key);
+    if (!key || t.name.startsWith('dualwrite_')) continue;
+    const table = { ...t, primaryKey: [...key.columns] };
+    for (const sql of side === 'mysql' ? mysqlStatements(table) : pgStatements(table)) {
+      await knex.raw(sql).catch((error: unknown) => {
+        throw triggerPrivilegeError(error, table.name) ?? error;
+      });
+    }
     installed++;
   }
   return installed;

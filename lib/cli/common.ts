@@ -18,6 +18,15 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/** An integer option (`--name <n>`) of at least `min`; undefined when not given. */
+export function intOption(name: string, value: string | undefined, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min)
+    throw new UsageError(`--${name} must be an integer >= ${min}, got ${value}`);
+  return n;
+}
+
 export interface GlobalOptions {
   config?: string;
   json?: boolean;

@@ -10,8 +10,12 @@ export async function withConnections<T>(
   body: (knex: Readonly<Record<Side, Knex>>) => Promise<T>,
 ): Promise<T> {
   const knex: Record<Side, Knex> = {
-    mysql: createMysqlKnex({ url: config.mysql.url, pool: { max: 2 } }),
-    postgres: createPostgresKnex({ url: config.postgres.url, pool: { max: 2 } }),
+    mysql: createMysqlKnex({ url: config.mysql.url, pool: { max: 2 }, timeouts: config.mysql.timeouts }),
+    postgres: createPostgresKnex({
+      url: config.postgres.url,
+      pool: { max: 2 },
+      timeouts: config.postgres.timeouts,
+    }),
   };
   try {
     return await body(knex);

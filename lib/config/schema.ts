@@ -27,15 +27,48 @@ export const tableOptionsSchema = z
     columns: z.record(z.string(), columnOverrideSchema).default({}),
     /** Leave the table out of sync, backfill and verification. @default false */
     exclude: z.boolean().default(false),
+    /**
+     * The columns that identify a row, for a table without a primary key (or to use another key): rows
+     * are captured, synced, backfilled, verified and repaired by them. They should be unique and NOT
+     * NULL. @default the primary key, else the first NOT NULL unique key
+     */
+    key: z.array(z.string().min(1)).min(1).optional(),
   })
   .strict();
+
+/** Time limits of every connection to one database (see lib/dialect/deadline.ts). */
+export const timeoutsSchema = z
+  .object({
+    /** Establishing a connection, ms. @default 10000 */
+    connectMs: z.number().int().positive().default(10_000),
+    /** Waiting for a free pooled connection, ms. @default 10000 */
+    acquireMs: z.number().int().positive().default(10_000),
+    /** One statement (server-side cancel; a connection with no answer a second later is destroyed), ms. @default 30000 */
+    statementMs: z.number().int().positive().default(30_000),
+    /** Idle time before TCP keepalive probes, ms. @default 10000 */
+    keepAliveMs: z.number().int().positive().default(10_000),
+  })
+  .strict()
+  .prefault({});
 
 export const configSchema = z
   .object({
     /** The migration stage; see the stage table in the README. @default 'mysql-only' */
     stage: z.enum(STAGES as [string, ...string[]]).default('mysql-only'),
-    mysql: z.object({ url: z.string().min(1), poolMax: z.number().int().positive().default(10) }).strict(),
-    postgres: z.object({ url: z.string().min(1), poolMax: z.number().int().positive().default(10) }).strict(),
+    mysql: z
+      .object({
+        url: z.string().min(1),
+        poolMax: z.number().int().positive().default(10),
+        timeouts: timeoutsSchema,
+      })
+      .strict(),
+    postgres: z
+      .object({
+        url: z.string().min(1),
+        poolMax: z.number().int().positive().default(10),
+        timeouts: timeoutsSchema,
+      })
+      .strict(),
     /** Reject writes whose values PostgreSQL cannot hold instead of quarantining their keys. @default false */
     strict: z.boolean().default(false),
     capture: z
@@ -99,10 +132,16 @@ export const configSchema = z
       .prefault({}),
     verify: z
       .object({
-        /** Rows per primary-key chunk compared by `dualwrite verify`. @default 1000 */
-        chunkSize: z.number().int().positive().default(1000),
+        /** Rows per primary-key chunk compared by `dualwrite verify`. @default unset: sized by chunkBytes */
+        chunkSize: z.number().int().positive().optional(),
+        /** Bytes of row text per chunk when chunkSize is unset (the chunk size follows the row width). @default 4194304 */
+        chunkBytes: z.number().int().positive().default(4_194_304),
+        /** Chunks of one table digested at once, each on both servers in parallel. @default 2 */
+        concurrency: z.number().int().positive().default(2),
         /** Directory of verification and HTML reports. @default 'reports' */
         reportDir: z.string().default('reports'),
+        /** Outbox rows older than this make a verification not clean (reported as pending with their age), ms. @default 30000 */
+        pendingMaxAgeMs: z.number().int().positive().default(30_000),
       })
       .strict()
       .prefault({}),
@@ -124,6 +163,8 @@ export const configSchema = z
         coordinate: z.enum(['process', 'instances']).default('process'),
         /** Heartbeat of an instance with `coordinate: instances`, ms; live while younger than 3 beats. @default 1000 */
         heartbeatMs: z.number().int().positive().default(1000),
+        /** A stage of the config file that the running process could not apply is tried again this often, ms. @default 2000 */
+        retryIntervalMs: z.number().int().positive().default(2000),
       })
       .strict()
       .prefault({}),

@@ -26,7 +26,9 @@ export function mysqlUrlFromEnv(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 export function pgUrlFromEnv(env: NodeJS.ProcessEnv = process.env): string {
-  return env['PG_URL'] ?? `postgres://postgres:dualwrite@127.0.0.1:${env['DUALWRITE_PG_PORT'] ?? 5433}/dualwrite`;
+  return (
+    env['PG_URL'] ?? `postgres://postgres:dualwrite@127.0.0.1:${env['DUALWRITE_PG_PORT'] ?? 5433}/dualwrite`
+  );
 }
 
 /** The same URL pointing at another database name. */

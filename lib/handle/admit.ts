@@ -1,25 +1,38 @@
-import type { DualWriteConfig } from '../config/schema.js';
-import { DualWriteError, ErrorCode } from '../errors.js';
+import type { Knex } from 'knex';
+import { guardTransaction, isNotAuthoritative } from '../stage/authority.js';
 import type { StagePlan } from '../stage/stage.js';
-import type { DriverHooks } from './app-clients.js';
-import { statementKind } from './sql-kind.js';
+import type { HandleCore } from './scope.js';
+
+/** Refusals followed per write before giving up (each follow is bounded by twice flip.maxPauseMs). */
+const MAX_FOLLOWS = 3;
 
 /**
- * The check every statement reaching an app-facing pool outside dualwrite's executor gets: in a
- * syncing stage with adapter capture, a write there has not recorded its keys, so it is refused before
- * it runs. Transaction control, reads and DDL pass.
+ * Runs one write (a statement or a transaction) through the write gate on the stage in force. A
+ * database that refuses it (another process moved the authoritative role; nothing was applied) makes
+ * the process catch up with the stage the databases hold, and the write runs again there.
  */
-export function admission(source: {
-  plan(): StagePlan;
-  config(): Readonly<DualWriteConfig>;
-}): DriverHooks['admit'] {
-  return (side, obj) => {
-    if (statementKind(obj) !== 'write') return;
-    const plan = source.plan();
-    if (!plan.syncs || source.config().capture.mode === 'triggers') return;
-    throw new DualWriteError(
-      ErrorCode.UncapturedWrite,
-      `a write reached ${side} without passing dualwrite's capture (stage ${plan.stage}): ${obj.sql.slice(0, 120)}`,
-    );
-  };
+export async function admitWrite<T>(
+  core: HandleCore,
+  run: (plan: StagePlan, attempt: number) => Promise<T>,
+): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    const leave = await core.gate.enter();
+    try {
+      return await run(core.plan(), attempt);
+    } catch (error) {
+      if (!isNotAuthoritative(error) || attempt >= MAX_FOLLOWS) throw error;
+    } finally {
+      leave();
+    }
+    await core.follow();
+  }
+}
+
+/**
+ * First statement of a write transaction in a syncing stage: the side's authority row, share-locked
+ * to the commit. A transaction opened on a side that gave the role up fails here, before the app's
+ * statements ran, so it can be run again on the other side.
+ */
+export async function guardWrites(ktrx: Knex.Transaction, plan: StagePlan): Promise<void> {
+  if (plan.syncs) await guardTransaction(ktrx, plan.authoritative);
 }

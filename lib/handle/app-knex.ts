@@ -1,4 +1,5 @@
 import knexFactory, { type Knex } from 'knex';
+import type { ConnectionTimeouts } from '../dialect/deadline.js';
 import { postgresKnexConfig } from '../dialect/postgres/connection.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../observe/logger.js';
@@ -60,6 +61,8 @@ export interface AppKnexOptions {
   input: AppKnexInput | undefined;
   urls: Readonly<Record<Side, string>>;
   poolMax: Readonly<Record<Side, number>>;
+  /** Timeouts of dualwrite's PostgreSQL connections (the MySQL side keeps the app's settings). */
+  timeouts: Readonly<Partial<Record<Side, ConnectionTimeouts>>>;
   hooks: DriverHooks;
   logger: Logger;
 }
@@ -75,7 +78,11 @@ export function createAppKnex(options: AppKnexOptions): AppKnex {
   const log = config.log ?? knexLog(options.logger);
   const mysqlClient = appClientClass('mysql', options.hooks) as unknown as Knex.Config['client'];
   const pgClient = appClientClass('postgres', options.hooks) as unknown as Knex.Config['client'];
-  const pg = postgresKnexConfig({ url: options.urls.postgres, pool: { max: options.poolMax.postgres } });
+  const pg = postgresKnexConfig({
+    url: options.urls.postgres,
+    pool: { max: options.poolMax.postgres },
+    timeouts: options.timeouts.postgres,
+  });
   return {
     config,
     mysql: knexFactory({ ...config, client: mysqlClient, log }),

@@ -9,21 +9,22 @@ import { DualWriteEvents } from '../observe/events.js';
 import { createDefaultLogger, type Logger } from '../observe/logger.js';
 import { createMetrics } from '../observe/metrics.js';
 import type { ReadObserver, RequestContext } from '../shadow/types.js';
+import { Authority } from '../stage/authority.js';
 import { StageController } from '../stage/flip.js';
 import { InstanceRegistry } from '../stage/instances.js';
 import type { Side, Stage } from '../stage/stage.js';
 import { KeySyncer } from '../sync/syncer.js';
 import { SyncWorker } from '../sync/worker.js';
 import type { TranslatorSet } from '../translate/types.js';
-import { admission } from './admit.js';
-import { createAppKnex, type AppKnex, type AppKnexInput } from './app-knex.js';
-import { pgShapeSource } from './pg-shape-source.js';
-import type { ShapeSource } from '../shape/pg-rows.js';
 import { WriteGate } from './gate.js';
 import { queryInterface } from './handle.js';
-import { SchemaKnowledge } from './schema-knowledge.js';
 import { createPools } from './pools.js';
+import { admission } from './driver-gate.js';
+import { createAppKnex, type AppKnex, type AppKnexInput } from './app-knex.js';
+import { pgShapeSource } from './pg-shape-source.js';
+import { SchemaKnowledge } from './schema-knowledge.js';
 import { forwardAppEvents } from './statement-context.js';
+import type { ShapeSource } from '../shape/pg-rows.js';
 import { readStatus } from './status.js';
 import type { HandleCore, OutboxWorkerLike, Scope } from './scope.js';
 import type { DualWriteControl, DualWriteDb, DualWriteStatus } from './types.js';
@@ -92,7 +93,13 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
   }
 
   const urls = { mysql: config.mysql.url, postgres: config.postgres.url };
-  const knex = createPools(urls, { mysql: config.mysql.poolMax, postgres: config.postgres.poolMax }, logger);
+  const timeouts = { mysql: config.mysql.timeouts, postgres: config.postgres.timeouts };
+  const knex = createPools(
+    urls,
+    { mysql: config.mysql.poolMax, postgres: config.postgres.poolMax },
+    logger,
+    timeouts,
+  );
   let translators: SchemaKnowledge;
   try {
     translators = await SchemaKnowledge.load(knex, () => config, options.translators);
@@ -106,21 +113,34 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
   const gate = new WriteGate();
   let worker: OutboxWorkerLike | undefined;
   const syncedTables = (): string[] => translators.tableNames().filter((t) => !config.tables[t]?.exclude);
-  const instances =
-    config.flip.coordinate === 'instances'
-      ? new InstanceRegistry({
-          pg: knex.postgres,
-          stage: () => ref.controller?.stage ?? (config.stage as Stage),
-          heartbeatMs: config.flip.heartbeatMs,
-          logger,
-        })
-      : undefined;
+  // Every instance publishes its stage (dualwrite status shows it next to the file's); with
+  // `flip.coordinate: instances` a fence also waits for the others to hold their writes.
+  const instances = new InstanceRegistry({
+    pg: knex.postgres,
+    stage: () => ref.controller?.stage ?? (config.stage as Stage),
+    heartbeatMs: config.flip.heartbeatMs,
+    logger,
+  });
+  const coordinated = config.flip.coordinate === 'instances';
+  // The fence and a process completing a stage change drain outboxes through the sync worker; a
+  // process without one keeps an idle worker on its own pools for that.
+  let standby: SyncWorker | undefined;
+  const authority = new Authority({
+    knex,
+    logger,
+    tables: () => syncedTables(),
+    drain: (side, timeoutMs) => {
+      const w = worker ?? standby;
+      if (!w) return Promise.reject(new Error('no sync worker to drain the outbox'));
+      return w.drain({ side, timeoutMs });
+    },
+  });
   const stageController = new StageController({
-    instances,
+    instances: coordinated ? instances : undefined,
     initial: config.stage as Stage,
     knex,
     gate,
-    worker: () => worker,
+    authority,
     config: () => config,
     tables: syncedTables,
     events,
@@ -144,6 +164,7 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
     input: options.knex,
     urls,
     poolMax: { mysql: config.mysql.poolMax, postgres: config.postgres.poolMax },
+    timeouts,
     hooks: {
       admit: admission({ plan: () => stageController.plan(), config: () => config }),
       shape: () => (shape ??= pgShapeSource(app.config, translators)),
@@ -153,20 +174,32 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
   const appPools = [app.mysql, app.mysqlWrites, app.postgres];
   const appEvents = new EventEmitter();
   forwardAppEvents(appPools, appEvents);
-  if (instances) {
-    try {
-      await instances.start();
-    } catch (error) {
+  try {
+    await instances.start();
+  } catch (error) {
+    if (coordinated) {
+      await instances.stop();
       await Promise.all([knex.mysql.destroy(), knex.postgres.destroy(), ...appPools.map((p) => p.destroy())]);
       throw error;
     }
+    // Only status misses this instance; the heartbeat keeps trying.
+    logger.warn({ err: (error as Error).message }, 'cannot publish this instance (dualwrite init not run?)');
   }
   let workerKnex: Record<Side, Knex> | undefined;
   if (options.syncWorker === undefined || options.syncWorker === true) {
     // The worker gets pools of its own: its claim transactions never take the app's connections,
     // and an unreachable secondary never queues app statements behind sync attempts.
     const size = config.sync.concurrency * 2 + 1;
-    const wk = createPools(urls, { mysql: size, postgres: size }, logger);
+    // A sync never waits on a statement longer than the breaker's timeout: a stuck connection is
+    // destroyed about when the breaker gives the attempt up.
+    const bound = (t: typeof timeouts.mysql) => ({
+      ...t,
+      statementMs: Math.min(t.statementMs, config.sync.timeoutMs),
+    });
+    const wk = createPools(urls, { mysql: size, postgres: size }, logger, {
+      mysql: bound(timeouts.mysql),
+      postgres: bound(timeouts.postgres),
+    });
     workerKnex = wk;
     worker = new SyncWorker({
       mysql: wk.mysql,
@@ -189,6 +222,33 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
   } else if (options.syncWorker) {
     worker = options.syncWorker;
   }
+  if (!worker) {
+    standby = new SyncWorker({
+      mysql: knex.mysql,
+      pg: knex.postgres,
+      syncer: new KeySyncer({ mysql: knex.mysql, pg: knex.postgres, translators, logger, events, metrics }),
+      authoritative: () => stageController.plan().authoritative,
+      sync: { ...config.sync, closeTimeoutMs: 0 },
+      logger,
+      events,
+      start: false,
+    });
+  }
+  const closePools = (): Promise<unknown> =>
+    Promise.all(
+      [knex.mysql, knex.postgres, ...appPools, workerKnex?.mysql, workerKnex?.postgres].map((p) =>
+        p?.destroy(),
+      ),
+    );
+  try {
+    await stageController.start();
+  } catch (error) {
+    await worker?.close().catch(() => undefined);
+    await standby?.close().catch(() => undefined);
+    await instances.stop();
+    await closePools();
+    throw error;
+  }
 
   let closed = false;
   let notifyTimer: NodeJS.Timeout | undefined;
@@ -203,6 +263,7 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
     readObserver: options.readObserver,
     config: () => config,
     plan: () => stageController.plan(),
+    follow: () => stageController.follow(),
     mysqlUniqueKeys: (table) => translators.uniqueKeys(table),
     tables: translators,
     notify: () => {
@@ -221,7 +282,12 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
 
   const status = (): Promise<DualWriteStatus> => {
     const w = worker as { breakerState?: (side: Side) => string } | undefined;
-    return readStatus({ knex, plan: stageController.plan(), breakerState: w?.breakerState?.bind(w) });
+    return readStatus({
+      knex,
+      plan: stageController.plan(),
+      breakerState: w?.breakerState?.bind(w),
+      configStage: (watcher?.current ?? config).stage as Stage,
+    });
   };
 
   const destroy = async (): Promise<void> => {
@@ -229,12 +295,13 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
     closed = true;
     clearTimeout(notifyTimer);
     watcher?.close();
+    clearInterval(retryTimer);
     try {
       await worker?.close();
-      await instances?.stop();
+      await standby?.close();
+      await instances.stop();
     } finally {
-      const pools = [knex.mysql, knex.postgres, ...appPools, workerKnex?.mysql, workerKnex?.postgres];
-      await Promise.all(pools.map((p) => p?.destroy()));
+      await closePools();
     }
   };
 
@@ -273,5 +340,21 @@ export async function createDualWrite(options: DualWriteOptions = {}): Promise<D
   };
 
   watcher?.start();
+  // A stage of the config file the databases did not take (refused flip, a move that could not
+  // complete) is tried again until this process agrees with the file; every failed try logs at error.
+  const retryTimer = setInterval(() => {
+    if (closed || !watcher) return;
+    const wanted = watcher.current.stage as Stage;
+    if (wanted === stageController.stage) return;
+    stageController
+      .setStage(wanted, { source: `config:${options.configFile} (retry)` })
+      .catch((error: unknown) =>
+        logger.error(
+          { wanted, inForce: stageController.stage, reason: (error as Error).message },
+          'stage still differs from the configuration',
+        ),
+      );
+  }, config.flip.retryIntervalMs);
+  retryTimer.unref();
   return makeDb(undefined);
 }

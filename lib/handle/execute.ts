@@ -14,6 +14,7 @@ import { shapeHints } from './shape-hints.js';
 import { valueErrorAsMysql } from '../shape/pg-errors.js';
 import type { ShapeHints } from '../shape/pg-rows.js';
 import type { HandleCore, TrxScope } from './scope.js';
+import { admitWrite, guardWrites } from './admit.js';
 import { implicitTransaction } from './implicit.js';
 import { advanceIdentity } from './pg-identity.js';
 import { columnInfo } from './column-info.js';
@@ -65,14 +66,16 @@ export function executeQuery(state: QueryState): Promise<unknown> {
     const probeSide = probePlan.authoritative;
     const probe = build(state, probeSide, core.app[probeSide]);
     if (READ_METHODS.has(internals(probe)._method)) return runRead(state, probe, probePlan, undefined);
-    const leave = await core.gate.enter();
-    try {
-      const plan = core.plan();
-      // The stage may have flipped while the write waited at the gate: rebuild for the new side.
-      return await runStatement(state, plan, undefined, plan.authoritative === probeSide ? probe : undefined);
-    } finally {
-      leave();
-    }
+    // The stage may have flipped while the write waited at the gate (or the write was refused and runs
+    // again): rebuild for the side in force.
+    return admitWrite(core, (plan, attempt) =>
+      runStatement(
+        state,
+        plan,
+        undefined,
+        attempt === 0 && plan.authoritative === probeSide ? probe : undefined,
+      ),
+    );
   });
 }
 
@@ -181,7 +184,14 @@ async function runWrite(
     captured = await runOneTrip(tripBuilder, target, oneTrip);
   } else {
     const trxConfig = state.connection === undefined ? undefined : { connection: state.connection };
-    captured = await implicitTransaction(core.app[side], (t) => captureWrite(builder, target, t), trxConfig);
+    captured = await implicitTransaction(
+      core.app[side],
+      async (t) => {
+        await guardWrites(t, plan);
+        return captureWrite(builder, target, t);
+      },
+      trxConfig,
+    );
   }
   core.notify();
   return captured.result;

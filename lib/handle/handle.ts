@@ -9,6 +9,9 @@ import {
   seederFor,
   transactionProviderThrough,
 } from './knex-internals.js';
+import { DualWriteError, ErrorCode } from '../errors.js';
+import { isNotAuthoritative } from '../stage/authority.js';
+import { admitWrite, guardWrites } from './admit.js';
 import { createSchema } from './schema-builder.js';
 import { createFunctionHelper, createRef } from './sql-objects.js';
 import { internally } from './statement-context.js';
@@ -202,22 +205,29 @@ async function runTransaction(
       config as Knex.TransactionConfig,
     );
   }
-  const leave = await core.gate.enter();
-  try {
-    const plan = core.plan();
+  return admitWrite(core, async (plan) => {
     const capture = new TrxCapture();
-    const result = await core.app[plan.authoritative].transaction(async (ktrx: Knex.Transaction) => {
-      const value = await callback(
-        transactionHandle({ ...scope, trx: { side: plan.authoritative, plan, ktrx, capture, userParams } }),
-      );
-      await internally(() => capture.flush(ktrx));
-      return value;
-    }, config as Knex.TransactionConfig);
+    let ran = false;
+    const result = await core.app[plan.authoritative]
+      .transaction(async (ktrx: Knex.Transaction) => {
+        await internally(() => guardWrites(ktrx, plan));
+        ran = true;
+        const value = await callback(
+          transactionHandle({ ...scope, trx: { side: plan.authoritative, plan, ktrx, capture, userParams } }),
+        );
+        await internally(() => capture.flush(ktrx));
+        return value;
+      }, config as Knex.TransactionConfig)
+      .catch((error: unknown) => {
+        // Run again only when the app's callback never ran: its own effects are not ours to repeat.
+        if (ran && isNotAuthoritative(error)) {
+          throw new DualWriteError(ErrorCode.NotAuthoritative, (error as Error).message, { cause: error });
+        }
+        throw error;
+      });
     if (capture.captured) core.notify();
     return result;
-  } finally {
-    leave();
-  }
+  });
 }
 
 /**
@@ -235,11 +245,27 @@ async function openTransaction(
     const ktrx = await scope.trx.ktrx.transaction(config as Knex.TransactionConfig);
     return transactionHandle({ ...scope, trx: { ...scope.trx, ktrx } });
   }
-  const leave = await core.gate.enter();
-  try {
+  for (let attempt = 0; ; attempt++) {
+    const leave = await core.gate.enter();
     const plan = core.plan();
+    let ktrx: Knex.Transaction;
+    try {
+      ktrx = await core.app[plan.authoritative].transaction(config as Knex.TransactionConfig);
+    } catch (error) {
+      leave();
+      throw error;
+    }
+    try {
+      await internally(() => guardWrites(ktrx, plan));
+    } catch (error) {
+      ktrx.executionPromise.catch(() => undefined);
+      await ktrx.rollback().catch(() => undefined);
+      leave();
+      if (!isNotAuthoritative(error) || attempt >= 3) throw error;
+      await core.follow();
+      continue;
+    }
     const capture = new TrxCapture();
-    const ktrx = await core.app[plan.authoritative].transaction(config as Knex.TransactionConfig);
     ktrx.executionPromise.then(
       () => {
         leave();
@@ -251,8 +277,5 @@ async function openTransaction(
       ...scope,
       trx: { side: plan.authoritative, plan, ktrx, capture, userParams },
     });
-  } catch (error) {
-    leave();
-    throw error;
   }
 }

@@ -13,6 +13,7 @@ import type { Scope, TrxScope } from './scope.js';
 import { appStatement, internalRawRows } from '../capture/app-statement.js';
 import { planRawWrite, rawWriteTable } from '../capture/raw-write.js';
 import { unsyncedTables } from './execute.js';
+import { admitWrite, guardWrites } from './admit.js';
 import { implicitTransaction } from './implicit.js';
 import { isReadSql, sqlKind } from './sql-kind.js';
 import { internally, runStatement, startStatement } from './statement-context.js';
@@ -130,12 +131,7 @@ function executeRaw(state: RawState): Promise<unknown> {
   return internally(async () => {
     if (trx) return runRaw(state, trx.plan, trx);
     if (isReadSql(state.spec.sql)) return runRaw(state, core.plan(), undefined);
-    const leave = await core.gate.enter();
-    try {
-      return await runRaw(state, core.plan(), undefined);
-    } finally {
-      leave();
-    }
+    return admitWrite(core, (plan) => runRaw(state, plan, undefined));
   });
 }
 
@@ -196,7 +192,10 @@ async function runRaw(state: RawState, plan: StagePlan, trx: TrxScope | undefine
     return captureRawWrite(state, side, k, record);
   };
   if (trx) return await write(trx.ktrx);
-  const result = await implicitTransaction(core.app[side], write);
+  const result = await implicitTransaction(core.app[side], async (k) => {
+    await guardWrites(k, plan);
+    return write(k);
+  });
   core.notify();
   return result;
 }

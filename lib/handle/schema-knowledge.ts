@@ -65,14 +65,21 @@ export class SchemaKnowledge implements TranslatorSet {
     pgColumns: Map<number, { table: string; columns: Map<number, string> }>;
   }> {
     const mysqlSchema = await introspectMysql(knex.mysql);
+    const translators =
+      given ?? buildTranslators(mysqlSchema, await introspectPostgres(knex.postgres), config);
+    // Unique keys besides the one rows are synced by (the primary key, or the table's sync key).
+    const keyOf = (t: TableSchema): readonly string[] =>
+      translators.has(t.name) ? translators.table(t.name).primaryKey : t.primaryKey;
     const uniqueKeys = new Map(
       mysqlSchema.tables.map((t) => [
         t.name,
-        t.uniqueKeys.map((u) => u.columns).filter((cols) => !sameColumns(cols, t.primaryKey)),
+        t.uniqueKeys
+          // Functional unique keys are not looked up by value (see README, Limitations).
+          .filter((u) => !u.expressions)
+          .map((u) => u.columns)
+          .filter((cols) => !sameColumns(cols, keyOf(t))),
       ]),
     );
-    const translators =
-      given ?? buildTranslators(mysqlSchema, await introspectPostgres(knex.postgres), config);
     const attributes = (await knex.postgres.raw(
       `SELECT c.oid::int AS oid, c.relname AS "table", a.attnum::int AS attnum, a.attname AS "column"
          FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid

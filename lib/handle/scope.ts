@@ -15,7 +15,7 @@ export interface OutboxWorkerLike {
   /** A local write committed outbox rows: drain soon instead of waiting for the next poll. */
   notify(): void;
   /** Resolves once the outbox of the authoritative side is empty (rejects past `timeoutMs`). */
-  drain(options?: { timeoutMs?: number }): Promise<void>;
+  drain(options?: { timeoutMs?: number; side?: Side }): Promise<void>;
   /** Outbox rows waiting on the authoritative side. */
   backlog(): Promise<number>;
   /** Drains what it can and stops. */
@@ -38,6 +38,8 @@ export interface HandleCore {
   config(): Readonly<DualWriteConfig>;
   /** Routing plan in force. */
   plan(): StagePlan;
+  /** After a write its database refused (the role moved): catch up with the stage the databases hold. */
+  follow(): Promise<void>;
   /**
    * Unique keys of a MySQL table other than its primary key (column lists; undefined for a table the
    * introspection did not see). A MySQL upsert updates the row of whichever of them conflicts.

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { AuthorityRow } from '../stage/authority.js';
 import type { InstanceInfo } from '../stage/instances.js';
 import type { Registry } from 'prom-client';
 import type { DualWriteConfig } from '../config/schema.js';
@@ -23,10 +24,27 @@ export interface DualWriteStatus {
   /** Open quarantine entries; null while PostgreSQL (where they are kept) is unreachable. */
   quarantined: number | null;
   /**
-   * App instances that published a heartbeat within the last minute (`flip.coordinate: instances`),
-   * with their stage and the stage they hold writes for during a fence; null while PostgreSQL is unreachable.
+   * App instances that published a heartbeat within the last minute, with their stage and the stage
+   * they hold writes for during a fence; null while PostgreSQL is unreachable.
    */
   instances: InstanceInfo[] | null;
+  /** Both outboxes: rows waiting and the age of the oldest, ms; null where unreadable. */
+  outboxes: Record<Side, OutboxStatus | null>;
+  /** The authoritative role as the databases record it (null where unreadable or not initialised). */
+  authority: Record<Side, AuthorityRow | null> | null;
+  /** The stage of the configuration (the file) this status was read for. */
+  configStage: Stage;
+  /**
+   * What does not agree with the configuration: live instances in another stage, a role the
+   * databases hold elsewhere or still moving. Empty when everything agrees.
+   */
+  disagreements: string[];
+}
+
+export interface OutboxStatus {
+  backlog: number;
+  /** Age of the oldest row, ms (0 when empty). */
+  oldestAgeMs: number;
 }
 
 /** Control surface of a handle: stage, flips, status, events, metrics, the sync worker. */

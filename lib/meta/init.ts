@@ -1,7 +1,10 @@
 import type { Knex } from 'knex';
-import { LOCK_BUCKETS, META_TABLES } from './tables.js';
+import { LOCK_BUCKETS, META_TABLES, NOT_AUTHORITATIVE } from './tables.js';
 
-const { outbox, lock, state, quarantine } = META_TABLES;
+const { outbox, lock, state, quarantine, authority } = META_TABLES;
+
+// MySQL keeps at most 128 characters of a SIGNAL message.
+const REFUSED = `${NOT_AUTHORITATIVE.message}: captured writes are refused here now (the authoritative role is elsewhere or moving)`;
 
 /** MySQL 8 / MariaDB 10.11 DDL. Idempotent: every statement can run again on an initialised database. */
 function mysqlStatements(): string[] {
@@ -40,6 +43,25 @@ function mysqlStatements(): string[] {
       UNIQUE KEY ${quarantine}_open (open_key),
       KEY ${quarantine}_created (created_at)
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+    `CREATE TABLE IF NOT EXISTS ${authority} (
+      id INT NOT NULL PRIMARY KEY,
+      state VARCHAR(16) NOT NULL,
+      stage VARCHAR(32) NULL,
+      epoch BIGINT NOT NULL,
+      updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6)
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+    // MySQL starts as the authoritative side; the first process in a PostgreSQL stage moves the role.
+    `INSERT IGNORE INTO ${authority} (id, state, stage, epoch) VALUES (1, 'writable', NULL, 1)`,
+    // Every captured write inserts outbox rows in its own transaction: the share lock taken here is held
+    // to its commit, so a side giving the role up waits for the writes it admitted and refuses later ones.
+    `CREATE TRIGGER IF NOT EXISTS ${outbox}_authority BEFORE INSERT ON ${outbox} FOR EACH ROW
+     BEGIN
+       DECLARE s VARCHAR(16) DEFAULT NULL;
+       SELECT state INTO s FROM ${authority} WHERE id = 1 LOCK IN SHARE MODE;
+       IF s IS NULL OR s <> 'writable' THEN
+         SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = '${REFUSED}';
+       END IF;
+     END`,
   ];
 }
 
@@ -75,6 +97,24 @@ function postgresStatements(): string[] {
     )`,
     `CREATE UNIQUE INDEX IF NOT EXISTS ${quarantine}_open ON ${quarantine} (table_name, pk) WHERE resolved_at IS NULL`,
     `CREATE INDEX IF NOT EXISTS ${quarantine}_created ON ${quarantine} (created_at)`,
+    `CREATE TABLE IF NOT EXISTS ${authority} (
+      id integer PRIMARY KEY,
+      state varchar(16) NOT NULL,
+      stage varchar(32) NULL,
+      epoch bigint NOT NULL,
+      updated_at timestamptz(6) NOT NULL DEFAULT clock_timestamp()
+    )`,
+    `INSERT INTO ${authority} (id, state, stage, epoch) VALUES (1, 'left', NULL, 0) ON CONFLICT DO NOTHING`,
+    `CREATE OR REPLACE FUNCTION ${outbox}_authority() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN
+       PERFORM 1 FROM ${authority} WHERE id = 1 AND state = 'writable' FOR SHARE;
+       IF NOT FOUND THEN
+         RAISE EXCEPTION '${REFUSED}' USING ERRCODE = '${NOT_AUTHORITATIVE.pgCode}';
+       END IF;
+       RETURN NULL;
+     END $$`,
+    `CREATE OR REPLACE TRIGGER ${outbox}_authority BEFORE INSERT ON ${outbox}
+     FOR EACH STATEMENT EXECUTE FUNCTION ${outbox}_authority()`,
   ];
 }
 
@@ -100,7 +140,8 @@ async function initPostgres(pg: Knex): Promise<void> {
 }
 
 /**
- * Creates dualwrite's own tables (outbox, lock buckets, state, quarantine) on both databases.
+ * Creates dualwrite's own tables (outbox, lock buckets, state, quarantine, authority and the outbox's
+ * authority trigger) on both databases.
  * Idempotent and safe to run from several processes at once. Operational state (state, quarantine)
  * is read and written in PostgreSQL; the MySQL copies exist so either side can be authoritative.
  */

@@ -7,6 +7,9 @@
  *   bucket hash(table, key) % LOCK_BUCKETS, taken in ascending order inside the target's transaction.
  * - state: (name primary key, value JSON text, updated_at) — checkpoints, last verification, flip log.
  * - quarantine: keys whose values the target cannot hold, with code, column and reason.
+ * - authority: one row (id 1) per database saying whether it accepts captured writes now (`writable`),
+ *   gives the role up (`leaving`, its outbox draining) or gave it up (`left`); a trigger on the outbox
+ *   refuses captured writes unless the row says `writable`, so only one side can take them at a time.
  * Operational state (state, quarantine) is kept in PostgreSQL, the database the migration ends on.
  */
 export const META_TABLES = {
@@ -14,6 +17,7 @@ export const META_TABLES = {
   lock: 'dualwrite_lock',
   state: 'dualwrite_state',
   quarantine: 'dualwrite_quarantine',
+  authority: 'dualwrite_authority',
 } as const;
 
 export const LOCK_BUCKETS = 4096;
@@ -21,3 +25,6 @@ export const LOCK_BUCKETS = 4096;
 export function isMetaTable(name: string): boolean {
   return name.startsWith('dualwrite_');
 }
+
+/** Message prefix (MySQL SIGNAL) and SQLSTATE (PostgreSQL) of a captured write refused by the authority trigger. */
+export const NOT_AUTHORITATIVE = { message: 'dualwrite_not_authoritative', pgCode: 'DWNA1' } as const;

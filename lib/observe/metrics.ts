@@ -14,6 +14,11 @@ export interface DualWriteMetrics {
   readonly synced: Counter<'table' | 'op'>;
   /** Failed sync attempts that were scheduled again. */
   readonly retries: Counter<'table'>;
+  /**
+   * Outbox claim transactions a deadlock rolled back, by side. Harmless: the rows stay and sync again
+   * (sync is idempotent); counted to show the load they add.
+   */
+  readonly outboxDeadlocks: Counter<'side'>;
   /** Keys put in quarantine, by table and code. */
   readonly quarantined: Counter<'table' | 'code'>;
   /** Breaker in front of a side: 0 closed, 1 half-open, 2 open. */
@@ -47,6 +52,12 @@ export function createMetrics(registry: Registry = new Registry()): DualWriteMet
       name: 'dualwrite_sync_retries_total',
       help: 'Failed sync attempts scheduled again with backoff',
       labelNames: ['table'],
+      registers: [registry],
+    }),
+    outboxDeadlocks: new Counter({
+      name: 'dualwrite_outbox_deadlocks_total',
+      help: 'Outbox claim transactions rolled back by a deadlock (their rows sync again)',
+      labelNames: ['side'],
       registers: [registry],
     }),
     quarantined: new Counter({

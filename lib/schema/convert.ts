@@ -2,13 +2,18 @@ import type { ColumnOverride } from '../config/schema.js';
 import { convertDefault } from './defaults.js';
 import type { ColumnSchema, DatabaseSchema, IndexSchema, TableSchema } from './model.js';
 import { NameAllocator, quoteIdent, quoteLiteral } from './names.js';
+import { chooseSyncKey, describeSyncKey, noSyncKeyMessage, type SyncKey } from './sync-key.js';
 import { onUpdateFunctionDdl, onUpdateTriggerDdl } from './triggers.js';
-import { convertColumnType } from './types.js';
+import { convertColumnType, type ColumnTypeConversion } from './types.js';
 import type { UuidColumns } from './uuid.js';
+import { convertMysqlExpression, type ExpressionConversion } from './expression.js';
 
 export interface ConvertOptions {
-  /** Per-table options from the config (`tables[t].columns[c]`: type, uuid, zeroDate). @default {} */
-  tables?: Record<string, { columns?: Record<string, ColumnOverride | undefined> } | undefined>;
+  /** Per-table options from the config (`tables[t].columns[c]`: type, uuid, zeroDate; `tables[t].key`). @default {} */
+  tables?: Record<
+    string,
+    { columns?: Record<string, ColumnOverride | undefined>; key?: readonly string[] | undefined } | undefined
+  >;
   /** `table.column` of CHAR(36)/VARCHAR(36) columns to convert to uuid (see detectUuidColumns). @default none */
   uuidColumns?: UuidColumns;
   /**
@@ -32,7 +37,18 @@ export interface ColumnReport {
 }
 
 export interface ConversionReport {
-  tables: { name: string; columns: ColumnReport[]; warnings: string[] }[];
+  tables: {
+    name: string;
+    columns: ColumnReport[];
+    warnings: string[];
+    /** The key its rows are synced by (`primary key (id)`, `unique key uq (a, b)`...), null when none. */
+    syncKey: string | null;
+  }[];
+  /**
+   * Tables no row of which can be synced (no primary key, no NOT NULL unique key, none declared), each
+   * with the refusal and its remedies: listed before any data moves.
+   */
+  keyless: { table: string; reason: string }[];
   enumTypes: string[];
   /** Tables with an ON UPDATE CURRENT_TIMESTAMP trigger, with its columns. */
   updateTriggers: { table: string; trigger: string; columns: string[] }[];
@@ -52,8 +68,26 @@ export interface ConversionResult {
 const CI_COLLATION = /_ci$|_ci_|^utf8mb4_0900_ai_ci$/i;
 
 /** MySQL CHECK text → PostgreSQL: backtick identifiers become double-quoted ones. */
-function convertCheck(expression: string): string {
-  return expression.replace(/`((?:[^`]|``)+)`/g, (_m, id: string) => quoteIdent(id.replace(/``/g, '`')));
+
+/** PostgreSQL column types a converted expression may read: the same operators and functions apply. */
+const PLAIN_TYPES =
+  /^(smallint|integer|bigint|numeric(\(.*\))?|real|double precision|text|varchar(\(\d+\))?|char(\(\d+\))?|jsonb|date|timestamp(\(\d\))?)$/;
+
+/**
+ * A MySQL generated column's expression for `GENERATED ALWAYS AS (…) STORED`, when it converts and
+ * reads only columns whose PostgreSQL types keep their MySQL meaning (not booleans, enums, uuids...).
+ */
+function convertGenerated(
+  expression: string,
+  typeOf: (column: string) => string | undefined,
+): ExpressionConversion {
+  const referenced = [...expression.matchAll(/`((?:[^`]|``)+)`/g)].map((m) =>
+    (m[1] as string).replace(/``/g, '`'),
+  );
+  const odd = referenced.find((c) => !PLAIN_TYPES.test(typeOf(c) ?? ''));
+  if (odd !== undefined)
+    return { error: `it reads ${odd}, whose PostgreSQL type is ${typeOf(odd) ?? 'unknown'}` };
+  return convertMysqlExpression(expression);
 }
 
 /**
@@ -65,9 +99,16 @@ function indexColumnList(
   lowerOf: ReadonlySet<string>,
   prefixes: readonly (number | null)[] = [],
   typeOf: (c: string) => string | undefined = () => undefined,
+  expressions: readonly (string | null)[] = [],
 ): string {
   return cols
     .map((c, i) => {
+      const functional = expressions[i];
+      if (functional) {
+        const converted = convertMysqlExpression(functional);
+        if ('error' in converted) throw new Error(converted.error); // checked by convertIndexes first
+        return `(${converted.sql})`;
+      }
       const prefix = prefixes[i];
       let expr = quoteIdent(c);
       if (prefix) {
@@ -98,6 +139,7 @@ export function convertSchema(mysql: DatabaseSchema, options: ConvertOptions = {
   const triggers: string[] = [];
   const report: ConversionReport = {
     tables: [],
+    keyless: [],
     enumTypes: [],
     updateTriggers: [],
     notConverted: [],
@@ -106,21 +148,45 @@ export function convertSchema(mysql: DatabaseSchema, options: ConvertOptions = {
   const pgTypes = new Map<string, string>();
 
   for (const table of mysql.tables) {
-    const tableReport = { name: table.name, columns: [] as ColumnReport[], warnings: [] as string[] };
+    const syncKey = chooseSyncKey(table, options.tables?.[table.name]?.key);
+    const tableReport = {
+      name: table.name,
+      columns: [] as ColumnReport[],
+      warnings: [] as string[],
+      syncKey: syncKey ? describeSyncKey(syncKey) : null,
+    };
     report.tables.push(tableReport);
     const q = quoteIdent(table.name);
     const defs: string[] = [];
     const onUpdate: string[] = [];
-    for (const col of [...table.columns].sort((a, b) => a.position - b.position)) {
+    const columns = [...table.columns].sort((a, b) => a.position - b.position);
+    // Every column's type first: a generated column's expression is checked against the types it reads.
+    const conversions = new Map(
+      columns.map((col) => {
+        const conv = convertColumnType(col, {
+          table: table.name,
+          uuid: uuid.has(`${table.name}.${col.name}`),
+          override: options.tables?.[table.name]?.columns?.[col.name],
+          names,
+        });
+        pgTypes.set(`${table.name}.${col.name}`, conv.type);
+        return [col.name, conv];
+      }),
+    );
+    for (const col of columns) {
       const override = options.tables?.[table.name]?.columns?.[col.name];
-      const conv = convertColumnType(col, {
-        table: table.name,
-        uuid: uuid.has(`${table.name}.${col.name}`),
-        override,
-        names,
-      });
-      pgTypes.set(`${table.name}.${col.name}`, conv.type);
+      const conv = conversions.get(col.name) as ColumnTypeConversion;
       const warnings = [...conv.warnings];
+      const generated = col.generated
+        ? convertGenerated(col.generated, (c) => conversions.get(c)?.type)
+        : undefined;
+      if (col.generated) {
+        warnings.push(
+          'sql' in (generated ?? {})
+            ? `generated column (${col.generated}) converted to GENERATED ALWAYS AS (…) STORED: PostgreSQL computes it`
+            : `generated column (${col.generated}) converted to a plain column filled by sync (${(generated as { error: string }).error}); once PostgreSQL is authoritative its writes leave it NULL`,
+        );
+      }
       if (conv.enumType) {
         types.push(
           `CREATE TYPE ${quoteIdent(conv.enumType.name)} AS ENUM (${conv.enumType.values.map(quoteLiteral).join(', ')})`,
@@ -136,8 +202,10 @@ export function convertSchema(mysql: DatabaseSchema, options: ConvertOptions = {
       }
       let line = `${quoteIdent(col.name)} ${conv.type}`;
       if (conv.identity) line += ' GENERATED BY DEFAULT AS IDENTITY';
+      if (generated && 'sql' in generated) line += ` GENERATED ALWAYS AS (${generated.sql}) STORED`;
       if (notNull) line += ' NOT NULL';
-      if (def.expression !== null && !conv.identity) line += ` DEFAULT ${def.expression}`;
+      if (def.expression !== null && !conv.identity && !(generated && 'sql' in generated))
+        line += ` DEFAULT ${def.expression}`;
       defs.push(line);
       for (const check of conv.checks) {
         defs.push(
@@ -162,19 +230,29 @@ export function convertSchema(mysql: DatabaseSchema, options: ConvertOptions = {
       defs.push(
         `CONSTRAINT ${quoteIdent(names.allocate(`${table.name}_pkey`))} PRIMARY KEY (${table.primaryKey.map(quoteIdent).join(', ')})`,
       );
+    } else if (syncKey) {
+      tableReport.warnings.push(`no primary key: rows are synced by ${describeSyncKey(syncKey)}`);
     } else {
-      tableReport.warnings.push('no primary key: rows cannot be synced or compared by key');
+      tableReport.warnings.push(noSyncKeyMessage(table.name));
+      report.keyless.push({ table: table.name, reason: noSyncKeyMessage(table.name) });
     }
     for (const check of table.checks) {
+      const converted = convertMysqlExpression(check.expression);
+      if ('error' in converted) {
+        tableReport.warnings.push(
+          `CHECK ${check.name} (${check.expression}) not converted: ${converted.error}; enforce it in the app or add it by hand`,
+        );
+        continue;
+      }
       defs.push(
-        `CONSTRAINT ${quoteIdent(names.allocate(`${table.name}_${check.name}`))} CHECK (${convertCheck(check.expression)})`,
+        `CONSTRAINT ${quoteIdent(names.allocate(`${table.name}_${check.name}`))} CHECK (${converted.sql})`,
       );
-      tableReport.warnings.push(`CHECK ${check.name} copied with identifiers requoted: ${check.expression}`);
+      tableReport.warnings.push(`CHECK ${check.name} converted: ${check.expression} → ${converted.sql}`);
     }
     tables.push(`CREATE TABLE ${q} (\n  ${defs.join(',\n  ')}\n)`);
     if (table.comment) comments.push(`COMMENT ON TABLE ${q} IS ${quoteLiteral(table.comment)}`);
 
-    indexes.push(...convertIndexes(table, names, pgTypes, ciUniques, mysql, tableReport.warnings));
+    indexes.push(...convertIndexes(table, names, pgTypes, ciUniques, mysql, tableReport.warnings, syncKey));
 
     for (const fk of table.foreignKeys) {
       foreignKeys.push(
@@ -225,9 +303,13 @@ function convertIndexes(
   ciUniques: boolean,
   mysql: DatabaseSchema,
   warnings: string[],
+  syncKey: SyncKey | null,
 ): string[] {
   const out: string[] = [];
   const q = quoteIdent(table.name);
+  // The unique key rows are synced by stays on the columns themselves: the Syncer's ON CONFLICT names them.
+  const isSyncKey = (ix: IndexSchema): boolean =>
+    syncKey !== null && syncKey.source !== 'primary' && ix.name === syncKey.index;
   // Unique keys other tables reference must stay plain: a foreign key needs a unique index on the columns themselves.
   const referenced = (ix: IndexSchema): boolean =>
     mysql.tables.some((t) =>
@@ -239,6 +321,16 @@ function convertIndexes(
     const method = ix.method.toUpperCase();
     if (method === 'SPATIAL') {
       warnings.push(`SPATIAL index ${ix.name} not converted (no PostGIS)`);
+      continue;
+    }
+    const unconvertible = (ix.expressions ?? [])
+      .map((e) => (e ? convertMysqlExpression(e) : undefined))
+      .find((c) => c !== undefined && 'error' in c);
+    if (unconvertible && 'error' in unconvertible) {
+      warnings.push(
+        `functional ${ix.unique ? 'unique key' : 'index'} ${ix.name} (${ix.columns.join(', ')}) not converted: ${unconvertible.error}` +
+          (ix.unique ? '; PostgreSQL does not enforce this uniqueness' : ''),
+      );
       continue;
     }
     const name = names.allocate(`${table.name}_${ix.name}`);
@@ -253,7 +345,7 @@ function convertIndexes(
       continue;
     }
     const ci = new Set(
-      ix.unique && ciUniques && !referenced(ix)
+      ix.unique && ciUniques && !referenced(ix) && !isSyncKey(ix)
         ? ix.columns.filter((c) =>
             isCiText(
               table.columns.find((col) => col.name === c),
@@ -264,16 +356,26 @@ function convertIndexes(
     );
     const typeOf = (c: string): string | undefined => pgTypes.get(`${table.name}.${c}`);
     out.push(
-      `CREATE ${ix.unique ? 'UNIQUE ' : ''}INDEX ${quoteIdent(name)} ON ${q} (${indexColumnList(ix.columns, ci, ix.prefixLengths, typeOf)})`,
+      `CREATE ${ix.unique ? 'UNIQUE ' : ''}INDEX ${quoteIdent(name)} ON ${q} (${indexColumnList(ix.columns, ci, ix.prefixLengths, typeOf, ix.expressions)})`,
     );
     if (ci.size > 0) {
       out.push(
-        `CREATE INDEX ${quoteIdent(names.allocate(`${name}_lookup`))} ON ${q} (${indexColumnList(ix.columns, new Set(), ix.prefixLengths, typeOf)})`,
+        `CREATE INDEX ${quoteIdent(names.allocate(`${name}_lookup`))} ON ${q} (${indexColumnList(ix.columns, new Set(), ix.prefixLengths, typeOf, ix.expressions)})`,
       );
       warnings.push(
         `unique key ${ix.name} is case-insensitive in MySQL: enforced on lower(${[...ci].join(', ')})`,
       );
     }
+  }
+  // A declared key no unique index matches gets one on PostgreSQL (ON CONFLICT needs it).
+  if (syncKey?.source === 'declared' && syncKey.index === null) {
+    const name = names.allocate(`${table.name}_dualwrite_key`);
+    out.push(
+      `CREATE UNIQUE INDEX ${quoteIdent(name)} ON ${q} (${syncKey.columns.map(quoteIdent).join(', ')})`,
+    );
+    warnings.push(
+      `declared key (${syncKey.columns.join(', ')}) has no unique index in MySQL: unique index ${name} created`,
+    );
   }
   return out;
 }

@@ -44,6 +44,11 @@ export interface IndexSchema {
   method: string;
   /** MySQL prefix lengths per column (`KEY (notes(100))`), null where the whole column is indexed. */
   prefixLengths?: (number | null)[];
+  /**
+   * MySQL functional key parts (`KEY ((lower(email)))`), as the server reports them, null where the part
+   * is a column; `columns` then holds the expression text in that place, not a column name.
+   */
+  expressions?: (string | null)[];
 }
 
 export interface ForeignKeySchema {

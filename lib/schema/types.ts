@@ -130,8 +130,5 @@ export function convertColumnType(col: ColumnSchema, ctx: TypeContext): ColumnTy
     out.checks = [];
     if (!/^(smallint|integer|bigint)$/i.test(out.type)) out.identity = false;
   }
-  if (col.generated) {
-    out.warnings.push(`generated column (${col.generated}) converted to a plain column filled by sync`);
-  }
   return out;
 }

@@ -1,5 +1,7 @@
 import type { Knex } from 'knex';
 import { META_TABLES } from '../meta/tables.js';
+import { parseKeyText } from '../keys/codec.js';
+import { selectByKeys } from '../keys/lookup.js';
 import { keyText } from '../sync/buckets.js';
 
 export { keyText };
@@ -26,7 +28,7 @@ export async function pendingKeys(
         .distinct('pk')
         .where('table_name', table)
         .whereIn('pk', texts)) as { pk: string }[];
-      for (const r of rows) pending.add(keyText(JSON.parse(r.pk) as KeyTuple));
+      for (const r of rows) pending.add(keyText(parseKeyText(r.pk)));
     }
   }
   return pending;
@@ -72,18 +74,8 @@ export async function readByKeys(
   keys: readonly KeyTuple[],
   columns: readonly string[],
 ): Promise<Row[]> {
-  const out: Row[] = [];
-  const pk = translator.primaryKey;
-  for (let i = 0; i < keys.length; i += BATCH) {
-    const values = keys.slice(i, i + BATCH).map((k) => translator.keyForSide(k, side));
-    const query = db(translator.table).select([...columns]);
-    const rows =
-      pk.length === 1
-        ? await query.whereIn(pk[0] as string, values.map((v) => v[0]) as readonly Knex.Value[])
-        : await query.whereIn([...pk], values as readonly Knex.Value[][]);
-    out.push(...(rows as Row[]));
-  }
-  return out;
+  const values = keys.map((k) => translator.keyForSide(k, side));
+  return selectByKeys({ db, side, translator }, values, columns, 're-read rows by key');
 }
 
 export function sleep(ms: number): Promise<void> {

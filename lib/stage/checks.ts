@@ -50,9 +50,18 @@ export async function flipChecks(input: FlipCheckInput): Promise<FlipCheckResult
 
   const pg = knex[Side.Postgres];
   const names = [StateName.lastMismatch, StateName.lastVerify, StateName.flipForce];
-  const state = await readStateEntries(pg, names, StateName.backfillPrefix).catch(
-    () => new Map<string, unknown>(),
-  );
+  // An unreadable state says nothing about backfill or verification: name the failure, not them.
+  let stateError: string | undefined;
+  const state = await readStateEntries(pg, names, StateName.backfillPrefix).catch((error: unknown) => {
+    stateError = (error as Error).message;
+    return new Map<string, unknown>();
+  });
+  if (stateError !== undefined) {
+    return {
+      reasons: [...reasons, `dualwrite_state of postgres is not readable: ${stateError}`],
+      forcedByOperator: false,
+    };
+  }
   const quiet = config.flip.quietWindowMs;
   if (quiet > 0) {
     const since = new Date(now - quiet);

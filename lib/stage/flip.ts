@@ -3,15 +3,13 @@ import type { Gauge, Histogram } from 'prom-client';
 import type { DualWriteConfig } from '../config/schema.js';
 import { DualWriteError, ErrorCode } from '../errors.js';
 import type { WriteGate } from '../handle/gate.js';
-import type { OutboxWorkerLike } from '../handle/scope.js';
-import { META_TABLES } from '../meta/tables.js';
 import type { DualWriteEvents } from '../observe/events.js';
 import type { Logger } from '../observe/logger.js';
 import { appendAudit } from './audit.js';
+import { NotAuthoritativeError, type Authority } from './authority.js';
 import type { InstanceRegistry } from './instances.js';
 import { flipChecks } from './checks.js';
-import { resetSequences } from '../schema/apply.js';
-import { planFor, Side, STAGES, type Stage, type StagePlan } from './stage.js';
+import { planFor, type Side, STAGES, type Stage, type StagePlan } from './stage.js';
 
 /** A flip refused by its safety checks or by the fence (writes or the outbox did not settle in time). */
 export class FlipRefusedError extends DualWriteError {
@@ -47,7 +45,8 @@ export interface StageControllerOptions {
   initial: Stage;
   knex: Readonly<Record<Side, Knex>>;
   gate: WriteGate;
-  worker: () => OutboxWorkerLike | undefined;
+  /** The role as the databases record it: the fence moves it, a refused write follows it. */
+  authority: Authority;
   config: () => Readonly<DualWriteConfig>;
   /** Synced tables (for the backfill check). */
   tables: () => readonly string[];
@@ -71,6 +70,8 @@ export class StageController {
   readonly #log: Logger;
   /** Stage changes run one at a time, in call order. */
   #queue: Promise<unknown> = Promise.resolve();
+  /** One catch-up with the databases at a time, shared by every write refused meanwhile. */
+  #following: Promise<void> | undefined;
 
   constructor(options: StageControllerOptions) {
     this.#stage = options.initial;
@@ -89,6 +90,78 @@ export class StageController {
 
   plan(): StagePlan {
     return planFor(this.#stage);
+  }
+
+  /**
+   * Brings the databases to this process's stage before it takes writes: a stage change made while no
+   * process ran it (the CLI, or every process killed mid-fence) is completed here, with the old side's
+   * outbox drained and identities moved. When it cannot complete, the stage the databases keep is
+   * adopted (writes stay correct) and the caller retries later. Returns whether the initial stage holds.
+   */
+  async start(): Promise<boolean> {
+    const cfg = this.#opts.config().flip;
+    const wanted = this.#stage;
+    const stage = await this.#opts.authority.settleOn(wanted, {
+      complete: true,
+      timeoutMs: cfg.maxPauseMs,
+      abandonedAfterMs: cfg.maxPauseMs + 1000,
+    });
+    if (stage !== undefined) this.#adopt(stage, 'database');
+    if (stage !== wanted) {
+      this.#log.error(
+        { wanted, inForce: stage ?? 'none (a move is under way)' },
+        'the databases do not agree with the configured stage yet; retrying',
+      );
+    }
+    return stage === wanted;
+  }
+
+  /**
+   * After a write was refused by its database (another process moved the role): learn where the role
+   * is now, waiting while a move is under way (at most twice `flip.maxPauseMs`), finishing one whose
+   * process died. Rejects with NotAuthoritativeError when no side takes writes within the bound.
+   */
+  follow(): Promise<void> {
+    this.#following ??= this.#follow().finally(() => (this.#following = undefined));
+    return this.#following;
+  }
+
+  async #follow(): Promise<void> {
+    const cfg = this.#opts.config().flip;
+    const deadline = performance.now() + cfg.maxPauseMs * 2;
+    for (;;) {
+      const stage = await this.#opts.authority
+        .settleOn(this.#stage, {
+          complete: false,
+          timeoutMs: cfg.maxPauseMs,
+          abandonedAfterMs: cfg.maxPauseMs + 1000,
+        })
+        .catch((error: unknown) => {
+          this.#log.warn({ err: error }, 'cannot read the authoritative role');
+          return undefined;
+        });
+      if (stage !== undefined) {
+        this.#adopt(stage, 'database');
+        return;
+      }
+      if (performance.now() >= deadline) {
+        throw new NotAuthoritativeError(
+          this.plan().authoritative,
+          `no database took the role within ${cfg.maxPauseMs * 2} ms`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** Takes the stage another process (or an earlier run) put in force, without a fence of its own. */
+  #adopt(stage: Stage, source: string): void {
+    const from = this.#stage;
+    if (stage === from) return;
+    this.#stage = stage;
+    this.#setGauge();
+    this.#log.info({ from, to: stage, source }, 'stage taken from the databases');
+    this.#opts.events.safeEmit('stageChanged', { from, to: stage, source, at: new Date() });
   }
 
   setStage(to: Stage, options: SetStageOptions = {}): Promise<StageChange> {
@@ -124,6 +197,11 @@ export class StageController {
         this.#log.warn({ from, to, reasons: check.reasons }, 'flip forced past checks');
       pauseMs = await this.#fence(from, to, fromPlan.authoritative, config.flip.maxPauseMs);
     } else {
+      await this.#opts.authority
+        .recordStage(fromPlan.authoritative, to)
+        .catch((error: unknown) =>
+          this.#log.warn({ err: error }, 'cannot record the stage in dualwrite_authority'),
+        );
       this.#stage = to;
     }
     const change: StageChange = { from, to, source, at: new Date(), forced, pauseMs };
@@ -170,35 +248,15 @@ export class StageController {
           ]);
         }
       }
-      const worker = this.#opts.worker();
       const remaining = Math.max(1, maxPauseMs - (performance.now() - started));
-      if (worker) {
-        try {
-          await worker.drain({ timeoutMs: remaining });
-        } catch (error) {
-          throw new FlipRefusedError(from, to, [
-            `outbox did not drain within ${maxPauseMs} ms: ${(error as Error).message}`,
-          ]);
-        }
-      }
-      const left = await this.#opts.knex[oldSide](META_TABLES.outbox)
-        .count({ n: '*' })
-        .then((rows) => Number((rows[0] as { n?: string | number } | undefined)?.n ?? 0))
-        .catch((error: unknown) => {
-          // No outbox there (never initialised): nothing can be waiting in it.
-          this.#log.warn(
-            { side: oldSide, err: (error as Error).message },
-            'outbox not readable during the fence',
-          );
-          return 0;
-        });
-      if (left > 0)
-        throw new FlipRefusedError(from, to, [`${left} outbox row(s) of ${oldSide} still waiting`]);
-      if (planFor(to).authoritative === Side.Postgres) {
-        // Rows arrived in PostgreSQL with MySQL's ids: move the identity sequences past them before
-        // PostgreSQL generates ids itself. (InnoDB moves its counter on explicit ids by itself.)
-        for (const table of this.#opts.tables()) await resetSequences(this.#opts.knex.postgres, table);
-      }
+      // Leave the old side (waiting for the writes it admitted), drain its outbox, move the identities
+      // of the new side past its ids, let the new side take writes: every step recorded in the databases.
+      const moved = await this.#opts.authority.move(oldSide, to, {
+        timeoutMs: remaining,
+        mayAbort: true,
+        fromStage: from,
+      });
+      if (!moved.ok) throw new FlipRefusedError(from, to, [moved.reason]);
       this.#stage = to;
     } finally {
       if (instances) {

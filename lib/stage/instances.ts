@@ -52,15 +52,8 @@ export class InstanceRegistry {
     this.#log = options.logger.child({ component: 'instances', instance: this.id });
   }
 
-  /** Publishes the first beat and keeps beating; rows of instances gone for long are removed. */
+  /** Publishes the first beat (rejects when it fails) and keeps beating; rows of instances gone for long are removed. */
   async start(): Promise<void> {
-    await this.beat();
-    await this.#opts
-      .pg(META_TABLES.state)
-      .where('name', 'like', `${PREFIX}%`)
-      .andWhere('updated_at', '<', this.#opts.pg.raw(`now() - interval '1 hour'`))
-      .delete()
-      .catch((error: unknown) => this.#log.debug({ err: error }, 'could not remove old instance rows'));
     const tick = (): void => {
       this.#timer = setTimeout(() => {
         this.beat()
@@ -71,7 +64,15 @@ export class InstanceRegistry {
       }, this.#opts.heartbeatMs);
       this.#timer.unref();
     };
+    // Beating goes on even when the first beat fails (PostgreSQL down at start).
     tick();
+    await this.beat();
+    await this.#opts
+      .pg(META_TABLES.state)
+      .where('name', 'like', `${PREFIX}%`)
+      .andWhere('updated_at', '<', this.#opts.pg.raw(`now() - interval '1 hour'`))
+      .delete()
+      .catch((error: unknown) => this.#log.debug({ err: error }, 'could not remove old instance rows'));
   }
 
   /** Writes this instance's row (after any write still running). */

@@ -1,20 +1,10 @@
 import type { Knex } from 'knex';
-import { isSafeNumber, parse as parseLossless } from 'lossless-json';
 import { LOCK_BUCKETS, META_TABLES } from '../meta/tables.js';
+import { keyText } from '../keys/codec.js';
 import type { KeyTuple } from '../translate/types.js';
 
-/** Canonical text of a key: the form stored in the outbox and quarantine `pk` columns. */
-export function keyText(key: KeyTuple): string {
-  return JSON.stringify(key);
-}
-
-/**
- * Parses a `pk` of the outbox or quarantine (the inverse of keyText). Trigger capture writes integer keys as JSON numbers: a BIGINT beyond 2^53 is
- * kept as its exact decimal string (the translator's canonicalKey turns it into the canonical form).
- */
-export function parseKeyText(text: string): KeyTuple {
-  return parseLossless(text, null, (n: string) => (isSafeNumber(n) ? Number(n) : n)) as KeyTuple;
-}
+// The key codec lives in keys/codec; re-exported for the modules that lock and store keys.
+export { keyText, parseKeyText } from '../keys/codec.js';
 
 /**
  * Lock bucket of (table, key): FNV-1a of `table \0 keyText` modulo LOCK_BUCKETS. Stable across

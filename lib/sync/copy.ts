@@ -6,8 +6,10 @@ import type { Knex } from 'knex';
 import pgCopy from 'pg-copy-streams';
 import type pg from 'pg';
 import type { KeyTuple, Row, RowTranslator } from '../translate/types.js';
+import { keyStep } from '../keys/errors.js';
+import { keyColumnsOf, selectByKeys } from '../keys/lookup.js';
 import { keyText } from './buckets.js';
-import { bindValue, pgArrayLiteral, placeholders, quoteIdent } from './sql.js';
+import { pgArrayLiteral, placeholders, quoteIdent } from './sql.js';
 
 const q = (name: string): string => quoteIdent('postgres', name);
 
@@ -155,17 +157,9 @@ export async function copyUpsert(
   );
 }
 
-/** Keys per statement of existingKeys. */
-const EXISTING_CHUNK = 10_000;
+type Compare = (a: unknown, b: unknown) => number;
 
-/** PostgreSQL types of single-column keys whose order node can reproduce (see keyOrder). */
-const ORDERED_KEY_TYPES: Record<string, (a: unknown, b: unknown) => number> = {
-  // uuid compares its 16 bytes: the order of the lower-case hex text.
-  uuid: (a, b) => (String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0),
-  smallint: compareIntegers,
-  integer: compareIntegers,
-  bigint: compareIntegers,
-};
+const compareText: Compare = (a, b) => (String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0);
 
 function compareIntegers(a: unknown, b: unknown): number {
   const x = BigInt(String(a));
@@ -173,46 +167,38 @@ function compareIntegers(a: unknown, b: unknown): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-/** PostgreSQL type of each table's single key column, looked up once per translator. */
-const keyTypes = new WeakMap<RowTranslator, Promise<string | null>>();
-
-function keyOrder(trx: Knex.Transaction, tr: RowTranslator): Promise<string | null> {
-  let type = keyTypes.get(tr);
-  if (!type) {
-    type =
-      tr.primaryKey.length !== 1
-        ? Promise.resolve(null)
-        : trx
-            .raw(
-              `SELECT format_type(atttypid, NULL) AS t FROM pg_attribute
-               WHERE attrelid = to_regclass(?) AND attname = ? AND NOT attisdropped`,
-              [q(tr.table), tr.primaryKey[0]!],
-            )
-            .then((r: { rows: { t: string }[] }) => r.rows[0]?.t ?? null);
-    keyTypes.set(tr, type);
-    // A failed lookup is not cached.
-    type.catch(() => keyTypes.delete(tr));
-  }
-  return type;
+/**
+ * How canonical key values of a PostgreSQL key column compare in PostgreSQL's own order, for the types
+ * whose canonical form JS can order exactly; null for the others (text follows a collation).
+ */
+function orderOf(pgType: string): Compare | null {
+  // uuid compares its 16 bytes: the order of the lower-case hex text.
+  if (pgType === 'uuid') return compareText;
+  if (/^(smallint|integer|bigint|numeric\(\d+,0\))$/.test(pgType)) return compareIntegers;
+  // Canonical dates and timestamps are fixed-width UTC text (`YYYY-MM-DD[ HH:MM:SS.ffffff]`).
+  if (pgType === 'date' || pgType.startsWith('timestamp')) return compareText;
+  return null;
 }
 
 /**
  * Of `keys` (canonical keys), those that exist in the table on PostgreSQL, as canonical key text (see
  * keyText); `toTarget` gives a key's values in PostgreSQL's form, undefined when it cannot have any
- * there. A uuid or integer key is looked up as the range between the smallest and the largest key (one
- * index range scan; keys of that range outside `keys` do no harm); other keys by `= ANY(array)`
- * probes, composite keys by row values.
+ * there. When the keys are a run of the walk (`contiguous`: a backfill batch, every key between its
+ * first and last) and their columns all order alike in JS and PostgreSQL (integers, uuids, dates,
+ * timestamps, composites of them), they are looked up as the range between the smallest and the largest
+ * key (one index range scan; keys of that range outside `keys` do no harm); other keys by a join with
+ * the keys (keys/lookup), which does not read the rows between sparse keys.
  */
 export async function existingKeys(
   trx: Knex.Transaction,
   tr: RowTranslator,
   keys: ReadonlyMap<string, KeyTuple>,
   toTarget: (key: KeyTuple) => unknown[] | undefined,
+  contiguous = false,
 ): Promise<Set<string>> {
   const pk = tr.primaryKey;
   const found = new Set<string>();
-  const cols = pk.map(q).join(', ');
-  const add = (rows: Row[]): void => {
+  const add = (rows: readonly Row[]): void => {
     for (const r of rows) {
       found.add(
         keyText(
@@ -224,52 +210,43 @@ export async function existingKeys(
       );
     }
   };
-  const compare = ORDERED_KEY_TYPES[(await keyOrder(trx, tr)) ?? ''];
-  if (compare) {
-    // Canonical uuids (lower case) and integers are already in PostgreSQL's form: no conversion per key.
+  const target = { db: trx, side: 'postgres' as const, translator: tr };
+  const orders = contiguous ? (await keyColumnsOf(trx, 'postgres', tr)).map((c) => orderOf(c.type)) : [];
+  if (contiguous && orders.every((o): o is Compare => o !== null)) {
+    const compare = (a: KeyTuple, b: KeyTuple): number => {
+      for (let i = 0; i < orders.length; i++) {
+        const c = orders[i]!(a[i], b[i]);
+        if (c !== 0) return c;
+      }
+      return 0;
+    };
+    // Canonical uuids (lower case), integers and dates are already in PostgreSQL's form: no conversion per key.
     let lo: KeyTuple | undefined;
     let hi: KeyTuple | undefined;
     try {
       for (const k of keys.values()) {
-        if (lo === undefined || compare(k[0], lo[0]) < 0) lo = k;
-        if (hi === undefined || compare(k[0], hi[0]) > 0) hi = k;
+        if (lo === undefined || compare(k, lo) < 0) lo = k;
+        if (hi === undefined || compare(k, hi) > 0) hi = k;
       }
     } catch {
-      lo = hi = undefined; // not an integer after all: probe key by key
+      lo = hi = undefined; // not an integer after all: look the keys up one by one
     }
     const from = lo && toTarget(lo);
     const to = hi && toTarget(hi);
     if (from && to) {
-      const result = (await trx.raw(`SELECT ${cols} FROM ${q(tr.table)} WHERE ${cols} BETWEEN ? AND ?`, [
-        from[0],
-        to[0],
-      ] as Knex.RawBinding[])) as { rows: Row[] };
+      const cols = pk.map(q).join(', ');
+      const row = placeholders(pk.length);
+      const where =
+        pk.length === 1 ? `${cols} BETWEEN ? AND ?` : `(${cols}) >= ${row} AND (${cols}) <= ${row}`;
+      const result = (await keyStep(tr.table, 'look up target keys by range', [lo!, hi!], () =>
+        trx.raw(`SELECT ${cols} FROM ${q(tr.table)} WHERE ${where}`, [...from, ...to] as Knex.RawBinding[]),
+      )) as { rows: Row[] };
       add(result.rows);
       return found;
     }
-    // A key PostgreSQL cannot hold at an end of the range: probe the others one by one below.
+    // A key PostgreSQL cannot hold at an end of the range: look the others up below.
   }
   const all = [...keys.values()].map(toTarget).filter((k): k is unknown[] => k !== undefined);
-  for (let i = 0; i < all.length; i += EXISTING_CHUNK) {
-    const part = all.slice(i, i + EXISTING_CHUNK);
-    const result = (
-      pk.length === 1
-        ? await trx.raw(`SELECT ${cols} FROM ${q(tr.table)} WHERE ${cols} = ANY(?)`, [
-            pgArrayLiteral(part.map((k) => keyLiteral(k[0]))),
-          ])
-        : await trx.raw(
-            `SELECT ${cols} FROM ${q(tr.table)} WHERE (${cols}) IN (${part.map(() => placeholders(pk.length)).join(', ')})`,
-            part.flatMap((k) => k.map((v) => bindValue(v, 'postgres'))) as Knex.RawBinding[],
-          )
-    ) as { rows: Row[] };
-    add(result.rows);
-  }
+  add(await selectByKeys(target, all, pk, 'look up target keys'));
   return found;
-}
-
-/** A key value as text PostgreSQL reads back as the same value (bytea as hex). */
-function keyLiteral(value: unknown): unknown {
-  if (Buffer.isBuffer(value)) return `\\x${value.toString('hex')}`;
-  if (value instanceof Date) return value.toISOString();
-  return value;
 }

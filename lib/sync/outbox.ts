@@ -34,8 +34,11 @@ export async function claimOutbox(trx: Knex.Transaction, side: Side, limit: numb
       ? 'TIMESTAMPDIFF(MICROSECOND, created_at, NOW(6)) / 1000'
       : 'EXTRACT(EPOCH FROM (clock_timestamp() - created_at)) * 1000';
   const now = side === 'mysql' ? 'NOW(6)' : 'clock_timestamp()';
+  // InnoDB: claims walk the primary key, as the deletes do, so concurrent workers lock rows in one
+  // order (a claim through the available_at index locked index entries first and deadlocked deletes).
+  const from = side === 'mysql' ? `${OUTBOX} FORCE INDEX (PRIMARY)` : OUTBOX;
   const result = await trx.raw(
-    `SELECT id, table_name, pk, attempts, ${age} AS age_ms FROM ${OUTBOX}
+    `SELECT id, table_name, pk, attempts, ${age} AS age_ms FROM ${from}
      WHERE available_at <= ${now} ORDER BY id LIMIT ${Math.floor(limit)} FOR UPDATE SKIP LOCKED`,
   );
   const rows = (side === 'mysql' ? result[0] : result.rows) as {

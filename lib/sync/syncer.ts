@@ -8,6 +8,7 @@ import type { KeyTuple, Row, RowTranslator, TranslatorSet } from '../translate/t
 import { bucketsOfKeyTexts, keyText, lockBuckets } from './buckets.js';
 import { CopyIn, copyUpsert, existingKeys } from './copy.js';
 import { QuarantineStore, type QuarantineEntry } from './quarantine.js';
+import { selectByKeys } from '../keys/lookup.js';
 import { chunks } from './sql.js';
 import type { SyncOptions, Syncer, SyncResult } from './types.js';
 import { deleteKeys, upsertRows } from './upsert.js';
@@ -155,7 +156,7 @@ export class KeySyncer implements Syncer {
             : this.#readSource(tr, [...pending.values()], options.source ?? this.#db[from], from);
           const sink =
             to === 'postgres' && pending.size >= this.#opts.copyThreshold
-              ? await PgCopySink.open(trx, tr, pending, direct, {
+              ? await PgCopySink.open(trx, tr, pending, options.contiguous === true, direct, {
                   copyThreshold: this.#opts.copyThreshold,
                   streams: this.#opts.copyStreams,
                   db: this.#db.postgres,
@@ -218,7 +219,7 @@ export class KeySyncer implements Syncer {
             // A key the target cannot even express cannot have a row there: nothing to delete.
             if (targetKey) absent.push(targetKey);
           }
-          result.deleted = await deleteKeys(trx, table, pk, absent, this.#opts.chunkSize);
+          result.deleted = await deleteKeys(trx, to, tr, absent, this.#opts.chunkSize);
           // Quarantine bookkeeping happens while the buckets are held, so it is ordered like the rows.
           const store = to === 'postgres' ? trx : undefined;
           const entries: QuarantineEntry[] = result.quarantined.map((q) => ({ table, direction, ...q }));
@@ -264,18 +265,12 @@ export class KeySyncer implements Syncer {
     db: Knex,
     from: Side,
   ): AsyncGenerator<readonly Row[]> {
-    const pk = tr.primaryKey;
     for (const part of chunks(keys, this.#opts.chunkSize)) {
       const values = part
         .map((k) => tryKeyForSide(tr, k, from))
         .filter((v): v is unknown[] => v !== undefined);
       if (values.length === 0) continue;
-      const q = db(tr.table).select([...tr.columns]);
-      yield (
-        pk.length === 1
-          ? await q.whereIn(pk[0] as string, values.map((v) => v[0]) as Knex.Value[])
-          : await q.whereIn([...pk], values as Knex.Value[][])
-      ) as Row[];
+      yield await selectByKeys({ db, side: from, translator: tr }, values, tr.columns, 'read source rows');
     }
   }
 
@@ -357,7 +352,7 @@ class UpsertSink implements RowSink {
   async flush(): Promise<void> {}
 
   async end(): Promise<void> {
-    await upsertRows(this.trx, this.to, this.tr.table, this.tr.primaryKey, this.#rows);
+    await upsertRows(this.trx, this.to, this.tr, this.#rows);
   }
 
   async abort(): Promise<void> {}
@@ -386,15 +381,19 @@ class PgCopySink implements RowSink {
     private readonly opts: PgCopyOptions,
   ) {}
 
+  /** `contiguous`: the keys are a run of the walk (a range read), so the target is looked up by range. */
   static async open(
     trx: Knex.Transaction,
     tr: RowTranslator,
     keys: ReadonlyMap<string, KeyTuple>,
+    contiguous: boolean,
     direct: boolean,
     opts: PgCopyOptions,
   ): Promise<PgCopySink> {
     let present: Set<string> | null = null;
-    if (direct) present = await existingKeys(trx, tr, keys, (k) => tryKeyForSide(tr, k, 'postgres'));
+    if (direct) {
+      present = await existingKeys(trx, tr, keys, (k) => tryKeyForSide(tr, k, 'postgres'), contiguous);
+    }
     return new PgCopySink(trx, tr, present, opts);
   }
 
@@ -446,7 +445,7 @@ class PgCopySink implements RowSink {
     if (stale.length >= this.opts.copyThreshold) {
       await copyUpsert(this.trx, this.tr.table, this.tr.primaryKey, unionColumns(stale), stale);
     } else {
-      await upsertRows(this.trx, 'postgres', this.tr.table, this.tr.primaryKey, stale);
+      await upsertRows(this.trx, 'postgres', this.tr, stale);
     }
   }
 

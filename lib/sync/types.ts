@@ -36,6 +36,11 @@ export interface SyncOptions {
    */
   readSource?: () => AsyncIterable<readonly Row[]>;
   /**
+   * The keys are every key of one range of the walk, in the source's key order (a backfill batch):
+   * the target is looked up by that range, one index range scan, instead of key by key. @default false
+   */
+  contiguous?: boolean;
+  /**
    * Take the bucket locks in share mode: such syncs do not wait for each other, only for ordinary
    * syncs, which also wait for them. For callers whose concurrent syncs never share a key (the
    * backfill's batches): the final image of a key is still written by an ordinary sync after every

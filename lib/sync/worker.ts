@@ -22,6 +22,12 @@ import type { SyncOptions, Syncer, SyncResult } from './types.js';
 import { isUnavailable } from './unavailable.js';
 
 export type SyncConfig = DualWriteConfig['sync'];
+
+/** A transaction chosen as a deadlock victim (InnoDB 1213, PostgreSQL 40P01). */
+function isDeadlock(error: unknown): boolean {
+  const e = error as { errno?: unknown; code?: unknown } | null;
+  return e?.errno === 1213 || e?.code === '40P01';
+}
 export type SyncConfigInput = Partial<SyncConfig>;
 
 export interface SyncWorkerOptions {
@@ -121,12 +127,12 @@ export class SyncWorker {
     if (this.#running) this.#kick(false);
   }
 
-  /** Outbox rows of the authoritative side (claimed or not); also updates the gauge and backlogHigh. */
-  async backlog(): Promise<number> {
-    const side = this.#authoritative();
+  /** Outbox rows of `side` (claimed or not); also updates the gauge and backlogHigh. @default the authoritative side */
+  async backlog(side: Side = this.#authoritative()): Promise<number> {
     const n = await outboxBacklog(this.#db[side]);
-    this.#lastBacklogAt = Date.now();
     this.#metrics?.backlog.set({ side }, n);
+    if (side !== this.#authoritative()) return n;
+    this.#lastBacklogAt = Date.now();
     const watermark = this.#cfg.backlogHighWatermark;
     if (n >= watermark && !this.#backlogHigh) {
       this.#backlogHigh = true;
@@ -157,16 +163,18 @@ export class SyncWorker {
   }
 
   /**
-   * Resolves once the authoritative outbox is empty (rows of other processes included). The flip fence
-   * calls it with writes held. Rejects with DualWriteError(SyncFailed) after `timeoutMs`.
+   * Resolves once the outbox of `side` is empty (rows of other processes included); its keys go to the
+   * other side. The flip fence calls it with writes held. Rejects with DualWriteError(SyncFailed) after
+   * `timeoutMs`.
    */
-  async drain(options: { timeoutMs?: number } = {}): Promise<void> {
+  async drain(options: { timeoutMs?: number; side?: Side } = {}): Promise<void> {
     const deadline = Date.now() + (options.timeoutMs ?? Number.POSITIVE_INFINITY);
+    const side = options.side ?? this.#authoritative();
     for (;;) {
       if (this.#closed) throw new DualWriteError(ErrorCode.Closed, 'the sync worker is closed');
-      this.#kick(true, true);
-      await this.#queue.onIdle();
-      const left = await this.backlog();
+      this.#kick(true, true, false, side);
+      await this.#withDeadline(this.#queue.onIdle(), deadline);
+      const left = await this.backlog(side);
       if (left === 0) return;
       if (Date.now() >= deadline) {
         throw new DualWriteError(
@@ -232,14 +240,25 @@ export class SyncWorker {
     return breaker;
   }
 
-  /** Adds claim tasks: up to the concurrency when `fill` (a backlog), else one if none is waiting. */
-  #kick(fill: boolean, force = false, probe = false): void {
+  /** Waits for `p`, at most until `deadline` (epoch ms): a task stuck on a database never holds a drain past its bound. */
+  async #withDeadline(p: Promise<void>, deadline: number): Promise<void> {
+    if (!Number.isFinite(deadline)) return p;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      p,
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now())))),
+    ]);
+    clearTimeout(timer);
+  }
+
+  /** Adds claim tasks (drain `side`'s outbox): up to the concurrency when `fill` (a backlog), else one if none is waiting. */
+  #kick(fill: boolean, force = false, probe = false, side: Side = this.#authoritative()): void {
     if (this.#closed || (!this.#running && !force)) return;
     const room = this.#cfg.concurrency - this.#queue.size - this.#queue.pending;
     const n = fill ? room : this.#queue.size === 0 ? Math.min(room, 1) : 0;
     for (let i = 0; i < n; i++) {
       this.#queue
-        .add(() => this.#claimAndSync(probe))
+        .add(() => this.#claimAndSync(probe, side))
         .catch((error: unknown) => {
           this.#log.error({ err: error }, 'sync task failed');
         });
@@ -252,6 +271,15 @@ export class SyncWorker {
       this.#kick(false, false, true);
       if (Date.now() - this.#lastBacklogAt >= BACKLOG_REFRESH_MS) {
         this.backlog().catch((error: unknown) => this.#log.debug({ err: error }, 'backlog query failed'));
+        // The other side's outbox holds rows only while a move of the role is under way (or was cut
+        // short by a crash): its keys still go from that side to this one.
+        const other = otherSide(this.#authoritative());
+        this.backlog(other).then(
+          (n) => {
+            if (n > 0) this.#kick(true, false, false, other);
+          },
+          (error: unknown) => this.#log.debug({ err: error }, 'backlog query failed'),
+        );
       }
       this.#schedulePoll();
     }, this.#cfg.pollIntervalMs);
@@ -262,9 +290,8 @@ export class SyncWorker {
    * One task: claim a batch, sync it, delete what synced, commit. Returns the rows claimed. With `probe`
    * (idle poll) a one-statement look for due rows comes first, so an idle worker costs one query per poll.
    */
-  async #claimAndSync(probe = false): Promise<number> {
+  async #claimAndSync(probe: boolean, from: Side): Promise<number> {
     const seq = this.#wakeSeq;
-    const from = this.#authoritative();
     const to = otherSide(from);
     let claimed = 0;
     // While the breaker is open, claiming would only churn: the half-open probe wakes us.
@@ -281,6 +308,13 @@ export class SyncWorker {
         this.#sourceFailing = false;
       } catch (error) {
         claimed = 0;
+        if (isDeadlock(error)) {
+          // The claim transaction was rolled back whole: its rows stay and are synced again.
+          this.#metrics?.outboxDeadlocks.inc({ side: from });
+          this.#log.debug({ err: error, side: from }, 'outbox batch deadlocked; its rows sync again');
+          this.#kick(false, false, false, from);
+          return 0;
+        }
         // Once per failure streak at warn: an unreachable source would otherwise log every poll.
         const level = this.#sourceFailing ? 'debug' : 'warn';
         this.#sourceFailing = true;
@@ -290,7 +324,7 @@ export class SyncWorker {
     // A full batch means more are waiting; otherwise only a commit since the claim began (a notify)
     // can have added rows — claiming again now would mostly find nothing. Other processes' rows wait
     // for the poll.
-    if (claimed >= this.#cfg.batchSize) this.#kick(true);
+    if (claimed >= this.#cfg.batchSize) this.#kick(true, false, false, from);
     else if (seq !== this.#wakeSeq) this.#kick(false);
     return claimed;
   }

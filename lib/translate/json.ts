@@ -203,23 +203,59 @@ export function canonicalNumber(text: string): string {
   return body === '0' ? '0' : sign + body;
 }
 
+/**
+ * How JSON numbers are held. `exact`: as written (jsonb, MariaDB's text JSON). `mysql-binary`: as MySQL's
+ * binary JSON type holds them — integers within the 64-bit ranges exactly, every other number as a
+ * double (`12345678901234567890123` → `1.2345678901234568e22`, `1.50` → `1.5`).
+ */
+export type JsonNumbers = 'exact' | 'mysql-binary';
+
+const INT64_MIN = -(2n ** 63n);
+const UINT64_MAX = 2n ** 64n - 1n;
+
+/** A JSON number as `numbers` holds it, in canonical decimal form. */
+export function heldNumber(text: string, numbers: JsonNumbers): string {
+  if (numbers === 'exact') return canonicalNumber(text);
+  if (/^-?\d+$/.test(text)) {
+    const n = BigInt(text);
+    if (n >= INT64_MIN && n <= UINT64_MAX) return canonicalNumber(text);
+  }
+  const double = Number(text);
+  return Number.isFinite(double) ? canonicalNumber(String(double)) : canonicalNumber(text);
+}
+
+/** Whether a document holds a number that `numbers` cannot hold as written. */
+export function losesNumbers(node: JsonNode, numbers: JsonNumbers): boolean {
+  if (numbers === 'exact') return false;
+  switch (node.t) {
+    case 'num':
+      return heldNumber(node.v, numbers) !== canonicalNumber(node.v);
+    case 'arr':
+      return node.v.some((n) => losesNumbers(n, numbers));
+    case 'obj':
+      return [...node.v.values()].some((n) => losesNumbers(n, numbers));
+    default:
+      return false;
+  }
+}
+
 /** Canonical text of a JSON value: keys sorted, no spaces, numbers in canonical decimal form. */
-export function canonicalJson(node: JsonNode): string {
+export function canonicalJson(node: JsonNode, numbers: JsonNumbers = 'exact'): string {
   switch (node.t) {
     case 'null':
       return 'null';
     case 'bool':
       return node.v ? 'true' : 'false';
     case 'num':
-      return canonicalNumber(node.v);
+      return heldNumber(node.v, numbers);
     case 'str':
       return JSON.stringify(node.v);
     case 'arr':
-      return `[${node.v.map(canonicalJson).join(',')}]`;
+      return `[${node.v.map((n) => canonicalJson(n, numbers)).join(',')}]`;
     case 'obj':
       return `{${[...node.v.keys()]
         .sort()
-        .map((k) => `${JSON.stringify(k)}:${canonicalJson(node.v.get(k) as JsonNode)}`)
+        .map((k) => `${JSON.stringify(k)}:${canonicalJson(node.v.get(k) as JsonNode, numbers)}`)
         .join(',')}}`;
   }
 }

@@ -9,6 +9,8 @@ import type { KeyTuple, Row, RowTranslator } from './types.js';
 
 /** Per-table options the translator reads from the config. */
 export interface TableTranslationOptions {
+  /** The columns rows are synced by (see schema/sync-key). @default the primary key of MySQL, else of PostgreSQL */
+  key?: readonly string[];
   /** Per-column overrides (transform, zeroDate, ignoreInCompare...). @default {} */
   columns?: Record<string, ColumnOverride | undefined>;
   /** Columns whose values never appear in errors. @default [] */
@@ -39,6 +41,7 @@ function keyPart(v: unknown): string | number {
 export class TableTranslator implements RowTranslator {
   readonly table: string;
   readonly primaryKey: readonly string[];
+  readonly looseKeyLookup: boolean;
   readonly columns: readonly string[];
   /** Column → codec, for columns present on both sides. */
   readonly #codecs: ReadonlyMap<string, ColumnCodec>;
@@ -49,7 +52,13 @@ export class TableTranslator implements RowTranslator {
 
   constructor(mysql: TableSchema, pg: TableSchema, options: TableTranslationOptions = {}) {
     this.table = mysql.name;
-    this.primaryKey = Object.freeze(mysql.primaryKey.length > 0 ? [...mysql.primaryKey] : [...pg.primaryKey]);
+    this.primaryKey = Object.freeze(
+      options.key
+        ? [...options.key]
+        : mysql.primaryKey.length > 0
+          ? [...mysql.primaryKey]
+          : [...pg.primaryKey],
+    );
     const codecs = new Map<string, ColumnCodec>();
     for (const m of mysql.columns) {
       const p = pg.columns.find((c) => c.name === m.name);
@@ -57,6 +66,12 @@ export class TableTranslator implements RowTranslator {
       codecs.set(m.name, codecFor({ mysql: m, pg: p, override: options.columns?.[m.name] }));
     }
     this.#codecs = codecs;
+    // A text key part under a non-binary collation: 'abc' = 'ABC' (or 'é' = 'e') in a MySQL WHERE.
+    this.looseKeyLookup = this.primaryKey.some(
+      (c) =>
+        codecs.get(c)?.kind === 'text' &&
+        !/_bin$/i.test(mysql.columns.find((col) => col.name === c)?.collation ?? ''),
+    );
     this.columns = Object.freeze([...codecs.keys()]);
     const generated = {
       mysql: new Set(mysql.columns.filter((c) => c.generated).map((c) => c.name)),

@@ -13,8 +13,17 @@ export type KeyTuple = readonly (string | number)[];
  */
 export interface RowTranslator {
   readonly table: string;
-  /** Primary-key columns, in key order. */
+  /**
+   * The key columns rows are identified by, in key order: the primary key, or for a table without one
+   * its first NOT NULL unique key or the key declared in the config (see schema/sync-key).
+   */
   readonly primaryKey: readonly string[];
+  /**
+   * True when a MySQL WHERE on the key can find a row whose stored key differs from the values asked
+   * for (a text key part under a case- or accent-insensitive collation): the keys an app's write
+   * touched must then be read from the rows, not taken from its WHERE. @default false
+   */
+  readonly looseKeyLookup?: boolean;
   /** Columns present on both sides (the ones synced and compared). */
   readonly columns: readonly string[];
   /**
@@ -39,6 +48,8 @@ export interface RowTranslator {
   prepareWrite(values: Row, side: Side): Row;
   /** A row read from `side` in the shape the app expects, the same whichever side served it (docs/type-mapping.md). */
   toApp(row: Row, side: Side): Row;
+  /** Translation family of each shared column (`uuid`, `datetime`, `set`...): reports, verify's digest plan. */
+  columnKinds?(): Record<string, string>;
 }
 
 export interface TranslatorSet {

@@ -90,34 +90,64 @@ function tupleClause(
   return { sql: `(${parts.join(' OR ')})`, bindings };
 }
 
-export interface ChunkQuery {
-  db: Knex;
+export interface KeyRange {
   side: Side;
   translator: RowTranslator;
   order: KeyOrder;
-  columns: readonly string[];
   /** Exclusive lower bound (canonical key); none for the first chunk. */
   after: KeyTuple | undefined;
   /** Inclusive upper bound; none for the last chunk. */
   upTo: KeyTuple | undefined;
+}
+
+/** WHERE conditions (ANDed) selecting the keys of a range on its side. */
+export function rangeClauses(r: KeyRange): { sql: string; bindings: unknown[] }[] {
+  const out: { sql: string; bindings: unknown[] }[] = [];
+  if (r.after) out.push(tupleClause(r.order, r.translator.keyForSide(r.after, r.side), '>'));
+  if (r.upTo) out.push(tupleClause(r.order, r.translator.keyForSide(r.upTo, r.side), '<='));
+  return out;
+}
+
+const orderBy = (order: KeyOrder): [string, string[]] => [
+  order.exprs.map((e) => e.sql).join(', '),
+  order.exprs.flatMap((e) => e.ids),
+];
+
+export interface ChunkQuery extends KeyRange {
+  db: Knex;
+  columns: readonly string[];
   limit: number | undefined;
 }
 
 /** Rows of one primary-key range on one side, in key order. */
 export async function readChunk(q: ChunkQuery): Promise<Row[]> {
   const query = q.db(q.translator.table).select([...q.columns]);
-  if (q.after) {
-    const c = tupleClause(q.order, q.translator.keyForSide(q.after, q.side), '>');
-    query.whereRaw(c.sql, c.bindings as Knex.RawBinding[]);
-  }
-  if (q.upTo) {
-    const c = tupleClause(q.order, q.translator.keyForSide(q.upTo, q.side), '<=');
-    query.whereRaw(c.sql, c.bindings as Knex.RawBinding[]);
-  }
-  query.orderByRaw(
-    q.order.exprs.map((e) => e.sql).join(', '),
-    q.order.exprs.flatMap((e) => e.ids),
-  );
+  for (const c of rangeClauses(q)) query.whereRaw(c.sql, c.bindings as Knex.RawBinding[]);
+  query.orderByRaw(...orderBy(q.order));
   if (q.limit !== undefined) query.limit(q.limit);
   return (await query) as Row[];
+}
+
+/**
+ * The key `rows` rows after `after` in key order (the inclusive upper bound of a chunk of that many
+ * rows), or undefined when fewer rows remain. Reads only the key columns. A key `usable` refuses (one
+ * the other side cannot hold cannot bound a range there) is passed over for one of the next few; when
+ * none of those will do either, undefined: the chunk runs to the end of the table.
+ */
+export async function chunkBound(
+  q: Omit<KeyRange, 'upTo'> & { db: Knex; rows: number; usable?: (key: KeyTuple) => boolean },
+): Promise<KeyTuple | undefined> {
+  const query = q.db(q.translator.table).select([...q.translator.primaryKey]);
+  for (const c of rangeClauses({ ...q, upTo: undefined }))
+    query.whereRaw(c.sql, c.bindings as Knex.RawBinding[]);
+  query.orderByRaw(...orderBy(q.order));
+  const rows = (await query.limit(q.usable ? 16 : 1).offset(q.rows - 1)) as Row[];
+  for (const row of rows) {
+    const key = q.translator.canonicalKey(
+      q.translator.primaryKey.map((c) => row[c]),
+      q.side,
+    );
+    if (!q.usable || q.usable(key)) return key;
+  }
+  return undefined;
 }

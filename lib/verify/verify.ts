@@ -1,26 +1,29 @@
-import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Knex } from 'knex';
 import { Registry } from 'prom-client';
 import type { DualWriteConfig } from '../config/schema.js';
-import { isMetaTable } from '../meta/tables.js';
+import { isMetaTable, META_TABLES } from '../meta/tables.js';
 import { createSilentLogger, type Logger } from '../observe/logger.js';
 import { verifyMetrics } from '../report/metrics.js';
 import type { MismatchRecord } from '../report/records.js';
 import { createRedactor } from '../report/redact.js';
 import { deleteState, readState, writeState } from '../report/state.js';
 import { findTable, type DatabaseSchema } from '../schema/model.js';
-import { canonicalJson } from '../shadow/canonical.js';
-import { DiffKind, normalizeRow, type RowDiff } from '../shadow/compare.js';
+import { estimateRows } from '../backfill/keys.js';
+import { TokenBucket } from '../backfill/throttle.js';
+import type { RowDiff } from '../shadow/compare.js';
 import { confirmKeys } from '../shadow/confirm.js';
 import { keyText } from '../shadow/keys.js';
 import { ignoredColumns, toRecord } from '../shadow/record.js';
-import { otherSide, planFor, type Side, type Stage } from '../stage/stage.js';
+import { planFor, type Side, type Stage } from '../stage/stage.js';
 import type { Syncer } from '../sync/types.js';
-import type { KeyTuple, Row, RowTranslator, TranslatorSet } from '../translate/types.js';
-import { keyOrder, readChunk, type KeyOrder } from './chunks.js';
+import type { KeyTuple, TranslatorSet } from '../translate/types.js';
+import { keyOrder, type KeyOrder } from './chunks.js';
+import { planDigest, type ColumnPath } from './columns.js';
+import { sampleRowWidth } from './digest.js';
 import { orphanCounts, type OrphanCount } from './orphans.js';
+import { scanTable } from './scan.js';
 
 /**
  * Name of the dualwrite_state entry with the last verification `{ at, clean, complete, tables }`; the flip
@@ -38,8 +41,14 @@ export interface VerifyOptions {
   schemas: { mysql: DatabaseSchema; postgres: DatabaseSchema };
   /** Tables to verify. @default every table of the translators that is not excluded in config */
   tables?: readonly string[];
-  /** Rows per primary-key chunk. @default config.verify.chunkSize */
+  /** Rows per primary-key chunk. @default config.verify.chunkSize, else sized by chunkBytes */
   chunkSize?: number;
+  /** Bytes of row text per chunk when the chunk size follows the row width. @default config.verify.chunkBytes */
+  chunkBytes?: number;
+  /** Chunks of a table digested at once (each on both servers). @default config.verify.concurrency */
+  concurrency?: number;
+  /** Rows per second over all tables (0: no limit). @default 0 */
+  maxRowsPerSecond?: number;
   /** Continue a table from its checkpoint when an earlier run stopped part-way. @default true */
   resume?: boolean;
   /** When given, differing keys are synced from the authoritative side and re-checked. */
@@ -70,14 +79,26 @@ export interface TableVerifyResult {
   extra: number;
   /** Rows on both sides with different values. */
   different: number;
+  /**
+   * Rows whose key or values the other side cannot hold (a 36-character key that is not a UUID...):
+   * differences of their own kind, kept out of the chunk comparison; repair skips them.
+   */
+  malformed: number;
+  /** Differing keys still pending in an outbox when the wait for their sync ran out: not verified. */
+  pending: number;
   chunks: number;
   differentChunks: number;
+  /** Rows per chunk used for this table (the target when adaptive). */
+  chunkRows: number;
+  /** Per compared column: hashed inside both servers (`database`) or fetched and hashed in Node (`node`). */
+  columns: ColumnPath[];
   orphans: OrphanCount[];
   /** Differing keys were more than maxKeys: counts come from the scan and repair covered only the kept keys. */
   truncated: boolean;
   /** Continued from a checkpoint. */
   resumed: boolean;
-  repair: { synced: number; remaining: number } | null;
+  /** `skipped` (only when there are any): keys the repair could not write, the first 20 named. */
+  repair: { synced: number; remaining: number; skipped?: { count: number; keys: string[] } } | null;
   /** Example differences, values redacted. */
   examples: MismatchRecord[];
   durationMs: number;
@@ -90,9 +111,44 @@ export interface VerifyResult {
   stage: Stage;
   authoritativeSide: Side;
   tables: TableVerifyResult[];
+  /**
+   * Outbox rows older than `verify.pendingMaxAgeMs`, per side and table: keys not synced (a stalled
+   * worker, keys left on a side that gave the role up). A verification with any is not clean.
+   */
+  pending: PendingRows[];
   durationMs: number;
   /** Where the JSON report was written. */
   reportFile: string | null;
+}
+
+export interface PendingRows {
+  side: Side;
+  table: string;
+  rows: number;
+  oldestAgeMs: number;
+}
+
+/** Outbox rows of both sides older than `maxAgeMs` (database clocks), grouped by side and table. */
+async function stalePendingRows(db: Record<Side, Knex>, maxAgeMs: number): Promise<PendingRows[]> {
+  const out: PendingRows[] = [];
+  for (const side of ['mysql', 'postgres'] as const) {
+    const k = db[side];
+    const age =
+      side === 'mysql'
+        ? 'TIMESTAMPDIFF(MICROSECOND, MIN(created_at), NOW(6)) / 1000'
+        : 'EXTRACT(EPOCH FROM (clock_timestamp() - MIN(created_at))) * 1000';
+    const older =
+      side === 'mysql'
+        ? k.raw('created_at < NOW(6) - INTERVAL ? MICROSECOND', [maxAgeMs * 1000])
+        : k.raw("created_at < clock_timestamp() - (? * interval '1 millisecond')", [maxAgeMs]);
+    const rows = (await k(META_TABLES.outbox)
+      .select('table_name', k.raw('COUNT(*) AS n'), k.raw(`${age} AS age_ms`))
+      .where(older)
+      .groupBy('table_name')) as { table_name: string; n: string | number; age_ms: string | number }[];
+    for (const r of rows)
+      out.push({ side, table: r.table_name, rows: Number(r.n), oldestAgeMs: Math.round(Number(r.age_ms)) });
+  }
+  return out;
 }
 
 interface Checkpoint {
@@ -121,22 +177,12 @@ const freshCheckpoint = (): Checkpoint => ({
   done: false,
 });
 
-/** Digest of a chunk: sorted (key, normalised row) pairs, so both sides hash alike exactly when they hold the same rows. */
-function digest(entries: Map<string, string>): string {
-  const hash = createHash('sha256');
-  for (const k of [...entries.keys()].sort())
-    hash
-      .update(k)
-      .update('\0')
-      .update(entries.get(k) ?? '')
-      .update('\n');
-  return hash.digest('hex');
-}
-
 /**
- * Compares whole tables in primary-key chunks: both sides normalised the same way and hashed per chunk;
- * rows are diffed only in chunks whose hashes differ. Differences are then confirmed key by key (keys
- * pending in the outbox are waited for), optionally repaired through `sync`, and re-checked.
+ * Compares whole tables in primary-key chunks. Each server digests its own rows of a chunk (canonical
+ * text per column rendered in SQL, one hash per row, summed); columns that cannot be rendered alike in
+ * SQL are hashed in Node. Rows are fetched and diffed only in chunks whose digests differ. Differences
+ * are then confirmed key by key (keys pending in the outbox are waited for), optionally repaired
+ * through `sync`, and re-checked.
  */
 export async function verify(options: VerifyOptions): Promise<VerifyResult> {
   const started = Date.now();
@@ -150,21 +196,31 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
   const tables = options.tables ?? allTables;
   // Only a verification of every synced table can clear a flip.
   const complete = allTables.every((t) => tables.includes(t));
+  const throttle = new TokenBucket(options.maxRowsPerSecond ?? 0);
+  const db: Record<Side, Knex> = { mysql: options.mysql, postgres: options.postgres };
+  const estimates = await estimateRows(db[auth], auth);
   const results: TableVerifyResult[] = [];
   for (const table of tables) {
-    results.push(await verifyTable(table, auth, options, log));
+    results.push(await verifyTable(table, auth, options, log, { db, throttle, estimates }));
   }
-  const clean = results.every(
-    (r) =>
-      (r.repair ? r.repair.remaining === 0 : r.missing + r.extra + r.different === 0) &&
-      r.orphans.every((o) => o.count === 0),
-  );
+  const pending = await stalePendingRows(db, config.verify.pendingMaxAgeMs);
+  for (const p of pending) log.warn(p, 'outbox rows not synced: verification cannot be clean');
+  const clean =
+    pending.length === 0 &&
+    results.every(
+      (r) =>
+        (r.repair ? r.repair.remaining === 0 : r.missing + r.extra + r.different === 0) &&
+        r.malformed === 0 &&
+        r.pending === 0 &&
+        r.orphans.every((o) => o.count === 0),
+    );
   const result: VerifyResult = {
     at: new Date().toISOString(),
     clean,
     stage,
     authoritativeSide: auth,
     tables: results,
+    pending,
     durationMs: Date.now() - started,
     reportFile: null,
   };
@@ -191,104 +247,92 @@ async function verifyTable(
   auth: Side,
   options: VerifyOptions,
   log: Logger,
+  shared: { db: Record<Side, Knex>; throttle: TokenBucket; estimates: ReadonlyMap<string, number> },
 ): Promise<TableVerifyResult> {
   const started = Date.now();
   const { config } = options;
   const translator = options.translators.table(table);
   const metrics = verifyMetrics(options.registry ?? new Registry());
-  const other = otherSide(auth);
-  const db: Record<Side, Knex> = { mysql: options.mysql, postgres: options.postgres };
-  const chunkSize = options.chunkSize ?? config.verify.chunkSize;
+  const { db } = shared;
   const maxKeys = options.maxKeys ?? 100_000;
   const ignore = ignoredColumns(config, table);
   const columns = translator.columns.filter((c) => !ignore.has(c));
+  const mysqlTable = findTable(options.schemas.mysql, table);
   const pgTable = findTable(options.schemas.postgres, table);
   const orders: Record<Side, KeyOrder> = {
-    mysql: keyOrder('mysql', findTable(options.schemas.mysql, table), translator.primaryKey, pgTable),
+    mysql: keyOrder('mysql', mysqlTable, translator.primaryKey, pgTable),
     postgres: keyOrder('postgres', pgTable, translator.primaryKey, pgTable),
   };
+  const plan = planDigest({
+    translator,
+    mysql: mysqlTable,
+    pg: pgTable,
+    flavour: options.schemas.mysql.flavor ?? 'mysql',
+    columns,
+    overrides: config.tables[table]?.columns ?? {},
+  });
 
+  const malformed = new Map<string, string>();
   const stateName = verifyCheckpointName(table);
   const saved =
     options.resume === false ? undefined : await readState<Checkpoint>(options.postgres, stateName);
   const resumed = saved !== undefined && !saved.done;
   const cp: Checkpoint = resumed ? saved : freshCheckpoint();
-  const estimateRow = (await db[auth](table).count({ n: '*' }).first()) as { n: string | number } | undefined;
-  const estimate = Number(estimateRow?.n ?? 0);
+  // Progress only: the statistics' estimate, or a count where the table has none yet.
+  const [estimate, chunkRows] = await Promise.all([
+    shared.estimates.get(table) || countRows(db[auth], table),
+    chunkRowsFor(table, db[auth], auth, columns, options),
+  ]);
 
-  const readAuth = (after: KeyTuple | undefined) =>
-    readChunk({
-      db: db[auth],
-      side: auth,
-      translator,
-      order: orders[auth],
-      columns,
-      after,
-      upTo: undefined,
-      limit: chunkSize,
-    });
-  /**
-   * Reads for one chunk: the other side's rows of the range the authoritative chunk spans, and the next
-   * authoritative chunk, at the same time. Started one chunk ahead, so reads overlap the hashing.
-   */
-  const fetchRange = (after: KeyTuple | undefined, authRows: Row[]) => {
-    const last = authRows.length < chunkSize;
-    const lastRow = authRows[authRows.length - 1];
-    const upTo = last || !lastRow ? undefined : keyOf(translator, lastRow, auth);
-    const rows = Promise.all([
-      readChunk({
-        db: db[other],
-        side: other,
-        translator,
-        order: orders[other],
-        columns,
-        after,
-        upTo,
-        limit: undefined,
-      }),
-      upTo ? readAuth(upTo) : Promise.resolve([] as Row[]),
-    ]);
-    // Awaited below; this only keeps a read that fails while an earlier chunk throws from going unhandled.
-    rows.catch(() => undefined);
-    return { authRows, upTo, last, rows };
-  };
-  let ahead = fetchRange(cp.after ?? undefined, await readAuth(cp.after ?? undefined));
-  for (;;) {
-    const { authRows, upTo, last } = ahead;
-    const [otherRows, nextAuthRows] = await ahead.rows;
-    if (!last) ahead = fetchRange(upTo, nextAuthRows);
-    const a = entries(translator, authRows, auth, ignore);
-    const o = entries(translator, otherRows, other, ignore);
-    cp.chunks += 1;
-    cp.authoritativeRows += a.size;
-    cp.otherRows += o.size;
-    let union = a.size;
-    for (const k of o.keys()) if (!a.has(k)) union += 1;
-    cp.rowsCompared += union;
-    const equal = digest(a) === digest(o);
-    metrics.chunks.inc({ table, result: equal ? 'equal' : 'different' });
-    metrics.rows.inc({ table }, union);
-    if (!equal) {
-      cp.differentChunks += 1;
-      for (const diff of diffEntries(a, o)) {
-        cp.counts[diff.kind] += 1;
-        if (cp.keys.length < maxKeys) cp.keys.push(diff.key);
-        else cp.truncated = true;
+  await scanTable({
+    db,
+    auth,
+    translator,
+    orders,
+    plan,
+    columns,
+    ignore,
+    chunkRows,
+    adaptive: (options.chunkSize ?? config.verify.chunkSize) === undefined,
+    concurrency: options.concurrency ?? config.verify.concurrency,
+    throttle: shared.throttle,
+    start: cp.after ?? undefined,
+    malformed,
+    onChunk: async (chunk) => {
+      cp.chunks += 1;
+      cp.authoritativeRows += chunk.authoritativeRows;
+      cp.otherRows += chunk.otherRows;
+      cp.rowsCompared += chunk.union;
+      metrics.chunks.inc({ table, result: chunk.equal ? 'equal' : 'different' });
+      metrics.rows.inc({ table }, chunk.union);
+      if (!chunk.equal) {
+        cp.differentChunks += 1;
+        for (const diff of chunk.diffs) {
+          cp.counts[diff.kind] += 1;
+          if (cp.keys.length < maxKeys) cp.keys.push(diff.key);
+          else cp.truncated = true;
+        }
       }
-    }
-    cp.after = upTo ?? null;
-    cp.done = last;
-    await writeState(options.postgres, stateName, cp);
-    metrics.progress.set({ table }, estimate > 0 ? Math.min(1, cp.authoritativeRows / estimate) : 1);
-    options.onProgress?.({ table, rows: cp.authoritativeRows, estimate });
-    if (last) break;
-  }
+      cp.after = chunk.upTo ?? null;
+      cp.done = chunk.upTo === undefined;
+      await writeState(options.postgres, stateName, cp);
+      metrics.progress.set({ table }, estimate > 0 ? Math.min(1, cp.authoritativeRows / estimate) : 1);
+      options.onProgress?.({ table, rows: cp.authoritativeRows, estimate });
+    },
+  });
 
   const redactor = createRedactor(config);
   const wait = { timeoutMs: config.shadow.recheckTimeoutMs, intervalMs: config.shadow.recheckIntervalMs };
   const confirmInput = { db, translator, authoritativeSide: auth, columns, ignore, wait };
   let diffs: RowDiff[] = [];
-  if (cp.keys.length > 0) diffs = (await confirmKeys({ ...confirmInput, keys: cp.keys })).diffs;
+  let pending = 0;
+  if (cp.keys.length > 0) {
+    const confirmed = await confirmKeys({ ...confirmInput, keys: cp.keys });
+    diffs = confirmed.diffs;
+    // Keys that never synced within the wait are not verified: they count against a clean result.
+    pending = confirmed.timedOut.size + confirmed.inFlight.size;
+  }
+  for (const [key, reason] of malformed) log.warn({ table, key, reason }, 'row the other side cannot hold');
   const counts = cp.truncated ? cp.counts : countKinds(diffs);
   for (const [kind, n] of Object.entries(counts)) if (n > 0) metrics.differences.inc({ table, kind }, n);
   const examples = diffs.slice(0, options.maxExamples ?? 50).map((d) =>
@@ -305,13 +349,37 @@ async function verifyTable(
   );
 
   let repair: TableVerifyResult['repair'] = null;
+  const skippedKeys = [...malformed.keys()];
   if (options.repair && diffs.length > 0) {
     const keys = diffs.map((d) => d.key as KeyTuple);
-    for (let i = 0; i < keys.length; i += 500) await options.repair.sync(table, keys.slice(i, i + 500), auth);
+    const written: KeyTuple[] = [];
+    for (let i = 0; i < keys.length; i += 500) {
+      const batch = keys.slice(i, i + 500);
+      try {
+        await options.repair.sync(table, batch, auth);
+        written.push(...batch);
+      } catch {
+        // One key the target cannot take fails its batch: write the others one by one, skip it.
+        for (const key of batch) {
+          try {
+            await options.repair.sync(table, [key], auth);
+            written.push(key);
+          } catch (error) {
+            skippedKeys.push(keyText(key));
+            log.warn({ table, key, err: (error as Error).message }, 'repair skipped a key it cannot write');
+          }
+        }
+      }
+    }
     const after = await confirmKeys({ ...confirmInput, keys });
-    repair = { synced: keys.length, remaining: after.diffs.length };
-    log.info({ table, synced: keys.length, remaining: repair.remaining }, 'repaired differing keys');
-  } else if (options.repair) repair = { synced: 0, remaining: 0 };
+    repair = { synced: written.length, remaining: after.diffs.length, ...skippedPart(skippedKeys) };
+    log.info(
+      { table, synced: written.length, remaining: repair.remaining, skipped: skippedKeys.length },
+      'repaired differing keys',
+    );
+  } else if (options.repair) {
+    repair = { synced: 0, remaining: 0, ...skippedPart(skippedKeys) };
+  }
 
   const orphans = pgTable ? await orphanCounts(options.postgres, pgTable) : [];
   const result: TableVerifyResult = {
@@ -320,8 +388,12 @@ async function verifyTable(
     authoritativeRows: cp.authoritativeRows,
     otherRows: cp.otherRows,
     ...counts,
+    malformed: malformed.size,
+    pending,
     chunks: cp.chunks,
     differentChunks: cp.differentChunks,
+    chunkRows,
+    columns: plan.columns,
     orphans,
     truncated: cp.truncated,
     resumed,
@@ -344,39 +416,36 @@ async function verifyTable(
   return result;
 }
 
-function keyOf(translator: RowTranslator, row: Row, side: Side): KeyTuple {
-  return translator.canonicalKey(
-    translator.primaryKey.map((c) => row[c]),
-    side,
-  );
-}
-
-/** keyText → canonical text of the normalised row. */
-function entries(translator: RowTranslator, rows: Row[], side: Side, ignore: ReadonlySet<string>) {
-  const map = new Map<string, string>();
-  for (const row of rows) {
-    map.set(
-      keyText(keyOf(translator, row, side)),
-      canonicalJson(normalizeRow(translator, row, side, ignore)),
-    );
-  }
-  return map;
-}
-
-function* diffEntries(
-  a: Map<string, string>,
-  o: Map<string, string>,
-): Generator<{ kind: DiffKind; key: KeyTuple }> {
-  for (const [k, v] of a) {
-    const ov = o.get(k);
-    if (ov === undefined) yield { kind: DiffKind.Missing, key: JSON.parse(k) as KeyTuple };
-    else if (ov !== v) yield { kind: DiffKind.Different, key: JSON.parse(k) as KeyTuple };
-  }
-  for (const k of o.keys()) if (!a.has(k)) yield { kind: DiffKind.Extra, key: JSON.parse(k) as KeyTuple };
+function skippedPart(keys: readonly string[]): { skipped?: { count: number; keys: string[] } } {
+  return keys.length > 0 ? { skipped: { count: keys.length, keys: keys.slice(0, 20) } } : {};
 }
 
 function countKinds(diffs: readonly RowDiff[]): { missing: number; extra: number; different: number } {
   const counts = { missing: 0, extra: 0, different: 0 };
   for (const d of diffs) counts[d.kind] += 1;
   return counts;
+}
+
+/** Chunk sizes follow the row width unless fixed: about chunkBytes of row text per chunk. */
+const MIN_CHUNK_ROWS = 100;
+const MAX_CHUNK_ROWS = 50_000;
+
+async function chunkRowsFor(
+  table: string,
+  db: Knex,
+  auth: Side,
+  columns: readonly string[],
+  options: VerifyOptions,
+): Promise<number> {
+  const fixed = options.chunkSize ?? options.config.verify.chunkSize;
+  if (fixed !== undefined) return fixed;
+  const width = await sampleRowWidth(db, auth, table, columns);
+  const bytes = options.chunkBytes ?? options.config.verify.chunkBytes;
+  if (width === null || width <= 0) return MAX_CHUNK_ROWS;
+  return Math.max(MIN_CHUNK_ROWS, Math.min(MAX_CHUNK_ROWS, Math.floor(bytes / width)));
+}
+
+async function countRows(db: Knex, table: string): Promise<number> {
+  const row = (await db(table).count({ n: '*' }).first()) as { n: string | number } | undefined;
+  return Number(row?.n ?? 0);
 }

@@ -10,8 +10,11 @@ let db: DualWriteDb | undefined;
 beforeAll(async () => {
   await createWidgets(dbs);
   await dbs.mysql.raw(
-    'CREATE TABLE pairs (a INT NOT NULL, b VARCHAR(10) NOT NULL, v INT NOT NULL, PRIMARY KEY (a, b))',
+    // A binary collation: MySQL compares the text part exactly, so the WHERE's values are the stored keys.
+    'CREATE TABLE pairs (a INT NOT NULL, b VARCHAR(10) COLLATE utf8mb4_bin NOT NULL, v INT NOT NULL, PRIMARY KEY (a, b))',
   );
+  await dbs.mysql.raw('CREATE TABLE tags (name VARCHAR(20) NOT NULL PRIMARY KEY, v INT NOT NULL)');
+  await dbs.pg.raw('CREATE TABLE tags (name varchar(20) NOT NULL PRIMARY KEY, v integer NOT NULL)');
   await dbs.pg.raw(
     'CREATE TABLE pairs (a integer NOT NULL, b varchar(10) NOT NULL, v integer NOT NULL, PRIMARY KEY (a, b))',
   );
@@ -23,6 +26,7 @@ afterEach(async () => {
   for (const k of [dbs.mysql, dbs.pg]) {
     await k('widgets').del();
     await k('pairs').del();
+    await k('tags').del();
     await k('dualwrite_outbox').del();
   }
 });
@@ -144,5 +148,21 @@ describe.each(sides)('capture in %s (authoritative %s)', (stage, side) => {
     const other = side === 'mysql' ? dbs.pg : dbs.mysql;
     expect(await other('widgets').where({ id }).first()).toEqual({ id, name: 'w', active: false, qty: 5 });
     expect(await outboxKeys(knexOf(side), 'widgets')).toEqual([]);
+  });
+});
+
+describe('capture of a case-insensitive text key (MySQL authoritative)', () => {
+  it("records the stored key, not the WHERE's spelling of it", async () => {
+    db = await openHandle(dbs, Stage.DualWrite);
+    await dbs.mysql('tags').insert([
+      { name: 'Alpha', v: 1 },
+      { name: 'beta', v: 1 },
+    ]);
+    const seen = recordStatements(db.dualwrite);
+    // 'ALPHA' finds 'Alpha' under the table's case-insensitive collation.
+    expect(await db('tags').where({ name: 'ALPHA' }).update({ v: 2 })).toBe(1);
+    expect(await db('tags').whereIn('name', ['BETA', 'gamma']).del()).toBe(1);
+    expect(seen.mysql.filter((s) => /for update/i.test(s))).toHaveLength(2);
+    expect(await outboxKeys(dbs.mysql, 'tags')).toEqual([['Alpha'], ['beta']]);
   });
 });

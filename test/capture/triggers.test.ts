@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { keyText } from '../../lib/sync/buckets.js';
 import { useFreshDatabases } from '../support/databases.js';
-import { createWidgets, openHandle, outboxKeys } from '../support/dualwrite.js';
+import { createWidgets, openHandle, outboxKeys, setAuthority } from '../support/dualwrite.js';
 
 const run = promisify(execFile);
 const dbs = useFreshDatabases('dwtrig');
@@ -28,8 +28,15 @@ describe('dualwrite init --capture triggers', () => {
     ['postgres', () => dbs.pg, "SELECT set_config('dualwrite.sync', '1', false)"],
   ] as const)(
     'captures writes of other programs on %s in the keyText format, and skips sync sessions',
-    async (_side, knexOf, flag) => {
+    async (side, knexOf, flag) => {
       const k = knexOf();
+      // The side not holding the role refuses captured writes: another program's write there would be lost.
+      await setAuthority(dbs, side === 'mysql' ? 'postgres' : 'mysql');
+      await expect(k('widgets').insert({ id: 4, name: 'refused' })).rejects.toThrow(
+        /dualwrite_not_authoritative/,
+      );
+      expect(await k('widgets').where({ id: 4 })).toEqual([]);
+      await setAuthority(dbs, side);
       await k('dualwrite_outbox').del();
       await k('widgets').insert({ id: 5, name: 'other program' });
       await k('widgets').where({ id: 5 }).update({ id: 6 });
@@ -52,6 +59,8 @@ describe('dualwrite init --capture triggers', () => {
       });
       expect(await outboxKeys(k, 'widgets')).not.toContainEqual([9]);
       await k('widgets').del();
+      await k('dualwrite_outbox').del();
+      await setAuthority(dbs, 'mysql');
     },
   );
 

@@ -3,6 +3,7 @@ import { introspectMysql, parseEnumMembers } from '../../lib/dialect/mysql/intro
 import { introspectPostgres } from '../../lib/dialect/postgres/introspect.js';
 import type { DatabaseSchema, TableSchema } from '../../lib/schema/model.js';
 import { useFreshDatabases } from '../support/databases.js';
+import { byFlavour, testFlavour } from '../support/flavours.js';
 
 const dbs = useFreshDatabases('dwintrospect');
 let mysql: DatabaseSchema;
@@ -53,7 +54,7 @@ beforeAll(async () => {
 
 describe('introspectMysql', () => {
   it('reads the flavour, tables, keys, foreign keys and other objects; leaves dualwrite_* out', () => {
-    expect(mysql).toMatchObject({ dialect: 'mysql', flavor: 'mariadb' });
+    expect(mysql).toMatchObject({ dialect: 'mysql', flavor: testFlavour() });
     expect(mysql.tables.map((t) => t.name)).toEqual(['child', 'parent']);
     const child = table(mysql, 'child');
     expect(child).toMatchObject({ primaryKey: ['a', 'b'], comment: 'children', engine: 'InnoDB' });
@@ -71,7 +72,10 @@ describe('introspectMysql', () => {
         onUpdate: 'CASCADE',
       },
     ]);
-    expect(child.checks).toEqual([{ name: 'positive', expression: '`positive` > 0' }]);
+    // A column-level CHECK is named after the column by MariaDB, `<table>_chk_<n>` by MySQL.
+    expect(child.checks).toEqual([
+      { name: byFlavour({ mysql: 'child_chk_1', mariadb: 'positive' }), expression: '`positive` > 0' },
+    ]);
     expect(mysql.otherObjects).toEqual(
       expect.arrayContaining([
         { kind: 'view', name: 'v_child' },
@@ -81,16 +85,22 @@ describe('introspectMysql', () => {
     );
   });
 
-  it('reads every column attribute, MariaDB JSON included', () => {
+  it('reads every column attribute, JSON of both flavours included', () => {
     const col = (name: string) => table(mysql, 'child').columns.find((c) => c.name === name);
-    expect(col('doc')).toMatchObject({ dataType: 'longtext', isJson: true, padSpace: false });
+    // MariaDB's JSON is LONGTEXT with a json_valid() check; MySQL's is a binary type of its own.
+    expect(col('doc')).toMatchObject({
+      dataType: byFlavour({ mysql: 'json', mariadb: 'longtext' }),
+      isJson: true,
+      padSpace: false,
+    });
     expect(col('flag')).toMatchObject({ columnType: 'tinyint(1)', defaultValue: '1', nullable: false });
     expect(col('mask')).toMatchObject({ dataType: 'bit', length: 3, defaultValue: "b'101'" });
     expect(col('label')).toMatchObject({
       defaultValue: "'it''s'",
       length: 20,
-      padSpace: true,
-      collation: 'utf8mb4_general_ci',
+      // The servers' default collations: MySQL's 0900 collations are NO PAD, MariaDB's PAD SPACE.
+      padSpace: byFlavour({ mysql: false, mariadb: true }),
+      collation: byFlavour({ mysql: 'utf8mb4_0900_ai_ci', mariadb: 'utf8mb4_general_ci' }),
     });
     expect(col('kind')).toMatchObject({ enumValues: ['a', "b'c"], defaultValue: "'a'" });
     expect(col('tags')).toMatchObject({ dataType: 'set', enumValues: ['x', 'y'], defaultValue: null });

@@ -65,11 +65,15 @@ describe('convergence under concurrent writers while stages flip back and forth'
     });
     try {
       const rand = prng(seed);
-      const stopAt = Date.now() + RUN_MS;
+      const flips: number[] = [];
+      // At least RUN_MS and three completed flips (a loaded machine flips slower), at most 4 × RUN_MS.
+      const startedAt = Date.now();
+      const running = (): boolean =>
+        Date.now() < startedAt + RUN_MS || (flips.length < 3 && Date.now() < startedAt + 4 * RUN_MS);
       let writes = 0;
       let failures = 0;
       const writers = Array.from({ length: WRITERS }, async () => {
-        while (Date.now() < stopAt) {
+        while (running()) {
           try {
             await randomWrite(db, rand);
             writes++;
@@ -81,10 +85,9 @@ describe('convergence under concurrent writers while stages flip back and forth'
           }
         }
       });
-      const flips: number[] = [];
       const flipper = (async () => {
         let i = 0;
-        while (Date.now() < stopAt - 200) {
+        while (running()) {
           await new Promise((r) => setTimeout(r, 150 + Math.floor(rand() * 150)));
           const change = await db.dualwrite.setStage(FLIPS[i++ % FLIPS.length] as Stage, { source: 'test' });
           if (change.pauseMs !== null) flips.push(change.pauseMs);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { initMetaTables } from '../../lib/meta/init.js';
 import { LOCK_BUCKETS, META_TABLES } from '../../lib/meta/tables.js';
 import { useFreshDatabases } from '../support/databases.js';
+import { setAuthority } from '../support/dualwrite.js';
 
 const dbs = useFreshDatabases('dwmeta');
 
@@ -21,7 +22,12 @@ describe('initMetaTables', () => {
   });
 
   it('fills outbox defaults and ids on both sides', async () => {
-    for (const db of [dbs.mysql, dbs.pg]) {
+    for (const [side, db] of [
+      ['mysql', dbs.mysql],
+      ['postgres', dbs.pg],
+    ] as const) {
+      // Only the side holding the authoritative role takes outbox rows.
+      await setAuthority(dbs, side);
       await db(META_TABLES.outbox).insert([
         { table_name: 'users', pk: '[1]' },
         { table_name: 'users', pk: '[2]' },
@@ -34,6 +40,21 @@ describe('initMetaTables', () => {
       expect(rows[0].created_at).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+/);
       expect(rows[0].available_at).toMatch(/^\d{4}-\d\d-\d\d/);
     }
+    await setAuthority(dbs, 'mysql');
+  });
+
+  it('starts with MySQL holding the authoritative role; the other side refuses captured writes', async () => {
+    await dbs.mysql(META_TABLES.authority).update({ state: 'writable', stage: null, epoch: 1 });
+    await dbs.pg(META_TABLES.authority).update({ state: 'left', stage: null, epoch: 0 });
+    expect(await dbs.mysql(META_TABLES.authority).select('state')).toEqual([{ state: 'writable' }]);
+    await expect(dbs.pg(META_TABLES.outbox).insert({ table_name: 'users', pk: '[9]' })).rejects.toThrow(
+      /dualwrite_not_authoritative/,
+    );
+    await dbs.mysql(META_TABLES.authority).update({ state: 'leaving' });
+    await expect(dbs.mysql(META_TABLES.outbox).insert({ table_name: 'users', pk: '[9]' })).rejects.toThrow(
+      /dualwrite_not_authoritative/,
+    );
+    await dbs.mysql(META_TABLES.authority).update({ state: 'writable' });
   });
 
   it('keeps one open quarantine entry per table and key, any number of resolved ones', async () => {

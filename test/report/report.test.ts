@@ -70,6 +70,7 @@ describe('dualwrite report', () => {
       authoritativeSide: 'mysql',
       durationMs: 1200,
       reportFile: null,
+      pending: [],
       tables: [
         {
           table: 'visits',
@@ -78,9 +79,13 @@ describe('dualwrite report', () => {
           otherRows: 4999,
           missing: 1,
           extra: 0,
+          malformed: 0,
+          pending: 0,
           different: 2,
           chunks: 5,
           differentChunks: 2,
+          chunkRows: 1000,
+          columns: [{ column: 'id', path: 'database' }],
           orphans: [],
           truncated: false,
           resumed: false,

@@ -39,7 +39,7 @@ beforeAll(async () => {
   await dbs.mysql.raw(
     `CREATE TABLE tokens (id CHAR(36) COLLATE utf8mb4_bin PRIMARY KEY, hits TIME NULL, notes TEXT NULL,
       bin BLOB NULL, stamp TIMESTAMP NOT NULL DEFAULT '2001-02-03 04:05:06',
-      made DATE NULL DEFAULT curdate(), ref VARCHAR(40) NULL DEFAULT uuid(),
+      made DATE NULL DEFAULT (curdate()), ref VARCHAR(40) NULL DEFAULT (uuid()),
       KEY ix_notes (notes(10)), UNIQUE KEY uq_bin (bin(4)))`,
   );
   await dbs.mysql('tokens').insert({ id: 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11', hits: '10:30:00' });

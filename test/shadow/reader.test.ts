@@ -15,6 +15,7 @@ import type { Side } from '../../lib/stage/stage.js';
 import { enqueueKeys } from '../../lib/sync/outbox.js';
 import { SyncWorker } from '../../lib/sync/worker.js';
 import { useFreshDatabases } from '../support/databases.js';
+import { setAuthority } from '../support/dualwrite.js';
 import { observedRead, PATIENTS, setUpClinic, type Clinic } from './fixture.js';
 
 const dbs = useFreshDatabases('dwshadow');
@@ -197,6 +198,7 @@ describe('ShadowReader', () => {
     // Served by MySQL while it led; compared after a flip, when PostgreSQL already took a newer write of
     // the row that is still waiting in PostgreSQL's outbox on its way back to MySQL.
     const obs = await observedRead(dbs, 'patients', (k) => k('patients').where({ id: 12 }));
+    await setAuthority(dbs, 'postgres');
     await dbs.pg.transaction(async (trx) => {
       await trx('patients').where({ id: 12 }).update({ balance: 7.75 });
       await enqueueKeys(trx, 'patients', [[12]]);
@@ -209,6 +211,7 @@ describe('ShadowReader', () => {
     expect(shadow.stats()).toMatchObject({ checks: 1, mismatches: 0, rechecks: 1 });
     expect(await dbs.mysql('patients').where({ id: 12 }).first()).toMatchObject({ balance: '7.75' });
     await shadow.close();
+    await setAuthority(dbs, 'mysql');
   });
 
   it('gives zero mismatches over a realistic read mix when both sides hold the same data (A/A)', async () => {

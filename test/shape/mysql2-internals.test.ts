@@ -35,23 +35,21 @@ beforeAll(async () => {
     id INT NOT NULL PRIMARY KEY, flag TINYINT(1) NULL, big BIGINT NULL, amount DECIMAL(8,3) NULL, ratio DOUBLE NULL,
     day DATE NULL, at DATETIME(3) NULL, label VARCHAR(20) NULL, bytes VARBINARY(8) NULL, wake TIME NULL
   ) DEFAULT CHARSET=utf8mb4`);
-  await dbs
-    .mysql('shapes')
-    .insert([
-      {
-        id: 1,
-        flag: 1,
-        big: '9007199254740993',
-        amount: '12.500',
-        ratio: 0.1,
-        day: '2024-02-29',
-        at: '2024-02-29 12:34:56.789',
-        label: 'héllo',
-        bytes: Buffer.from([1, 2]),
-        wake: '07:00:00',
-      },
-      { id: 2 },
-    ]);
+  await dbs.mysql('shapes').insert([
+    {
+      id: 1,
+      flag: 1,
+      big: '9007199254740993',
+      amount: '12.500',
+      ratio: 0.1,
+      day: '2024-02-29',
+      at: '2024-02-29 12:34:56.789',
+      label: 'héllo',
+      bytes: Buffer.from([1, 2]),
+      wake: '07:00:00',
+    },
+    { id: 2 },
+  ]);
 });
 
 afterAll(async () => {

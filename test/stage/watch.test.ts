@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDualWrite } from '../../lib/handle/create.js';
 import type { DualWriteDb } from '../../lib/handle/types.js';
 import { useFreshDatabases } from '../support/databases.js';
+import { cliEnv } from '../support/cli.js';
 import { createWidgets } from '../support/dualwrite.js';
 
 const run = promisify(execFile);
@@ -91,7 +92,7 @@ describe('hot reload of the config file', () => {
   });
 
   it('dualwrite stage prints the stage, refuses an unsafe flip and writes a forced one into the file', async () => {
-    const { DUALWRITE_STAGE: _ignored, ...env } = process.env;
+    const env = cliEnv();
     const shown = await run('./bin/dualwrite.js', ['stage', '--config', file], { env });
     expect(shown.stdout.trim()).toBe('shadow');
     const refused = await run('./bin/dualwrite.js', ['stage', 'pg-primary', '--config', file], { env }).catch(

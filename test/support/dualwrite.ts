@@ -62,3 +62,24 @@ export async function outboxKeys(db: Knex, table: string): Promise<unknown[]> {
   const rows = (await db('dualwrite_outbox').where({ table_name: table }).orderBy('id')) as { pk: string }[];
   return rows.map((r) => JSON.parse(r.pk) as unknown);
 }
+
+/**
+ * Records `side` as the authoritative one in both authority rows (as a completed move would), so a
+ * test can write the outbox of that side directly.
+ */
+export async function setAuthority(
+  dbs: TestDatabases,
+  side: Side,
+  stage: Stage | null = null,
+): Promise<void> {
+  const other = side === 'mysql' ? dbs.pg : dbs.mysql;
+  const mine = side === 'mysql' ? dbs.mysql : dbs.pg;
+  const rows = (await Promise.all(
+    [dbs.mysql, dbs.pg].map((k) => k('dualwrite_authority').max({ e: 'epoch' })),
+  )) as {
+    e: string | number;
+  }[][];
+  const epoch = Math.max(...rows.map((r) => Number(r[0]?.e ?? 0))) + 1;
+  await other('dualwrite_authority').where({ id: 1 }).update({ state: 'left', stage: null, epoch });
+  await mine('dualwrite_authority').where({ id: 1 }).update({ state: 'writable', stage, epoch });
+}

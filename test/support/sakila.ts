@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { gtidConsistencyEnforced, runMysqlScript } from './mysql-client.js';
 
 /** The official MySQL sample database (BSD licence, see the header of sakila-schema.sql). */
 export const SAKILA_DIR = fileURLToPath(new URL('../fixtures/sakila/', import.meta.url));
@@ -24,48 +24,33 @@ export const SAKILA_ROW_COUNTS: Readonly<Record<string, number>> = {
   store: 2,
 };
 
-/** The schema and data scripts (as latin1 text: one char per byte) with the hard-coded `sakila` database renamed to `database`. */
-export function sakilaSql(database: string): string {
-  const rename = (sql: string): string =>
-    sql
+/**
+ * The schema and data scripts (as latin1 text: one char per byte) with the hard-coded `sakila`
+ * database renamed to `database`. `innodbOnly` declares the one MyISAM table (film_text) InnoDB,
+ * as MySQL's own later Sakila releases do: a server enforcing GTID consistency refuses the film
+ * triggers that write it in the same statement as InnoDB tables.
+ */
+export function sakilaSql(database: string, options: { innodbOnly?: boolean } = {}): string {
+  const rename = (sql: string): string => {
+    const renamed = sql
       .replace(/\r\n/g, '\n')
       .replace(/^DROP SCHEMA IF EXISTS sakila;$/m, '')
       .replace(/^CREATE SCHEMA sakila;$/m, '')
       .replace(/^USE sakila;$/gm, `USE \`${database}\`;`)
       .replace(/\bsakila\./g, `\`${database}\`.`);
+    return options.innodbOnly ? renamed.replace(/ENGINE=MyISAM/g, 'ENGINE=InnoDB') : renamed;
+  };
   // latin1 maps bytes 1:1, so the raw PNG bytes inside staff.picture survive the renaming.
   const read = (file: string): string => readFileSync(`${SAKILA_DIR}${file}`, 'latin1');
   return `${rename(read('sakila-schema.sql'))}\n${rename(read('sakila-data.sql'))}`;
 }
 
 /**
- * Loads Sakila into an existing MySQL/MariaDB database with the `mysql` command-line client
- * (the scripts use DELIMITER blocks for triggers and procedures, which only the client understands).
+ * Loads Sakila into an existing MySQL/MariaDB database. film_text stays MyISAM unless the server
+ * enforces GTID consistency (see `sakilaSql`).
  */
 export async function loadSakila(mysqlUrl: string): Promise<void> {
-  const url = new URL(mysqlUrl);
-  const database = url.pathname.replace(/^\//, '');
-  const client = process.env['MYSQL_CLIENT'] ?? 'mysql';
-  const args = [
-    '--no-defaults',
-    `-h${url.hostname}`,
-    `-P${url.port || '3306'}`,
-    `-u${decodeURIComponent(url.username)}`,
-    '--default-character-set=binary',
-    '--binary-mode',
-    database,
-  ];
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn(client, args, {
-      stdio: ['pipe', 'ignore', 'pipe'],
-      env: { ...process.env, MYSQL_PWD: decodeURIComponent(url.password) },
-    });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0 ? resolve() : reject(new Error(`loading sakila failed (${client} exit ${code}): ${stderr}`)),
-    );
-    child.stdin.end(Buffer.from(sakilaSql(database), 'latin1'));
-  });
+  const database = new URL(mysqlUrl).pathname.replace(/^\//, '');
+  const innodbOnly = await gtidConsistencyEnforced(mysqlUrl);
+  await runMysqlScript(mysqlUrl, Buffer.from(sakilaSql(database, { innodbOnly }), 'latin1'), 'sakila');
 }

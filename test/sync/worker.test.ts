@@ -7,6 +7,7 @@ import { KeySyncer } from '../../lib/sync/syncer.js';
 import { SyncWorker } from '../../lib/sync/worker.js';
 import type { Side } from '../../lib/stage/stage.js';
 import { useFreshDatabases } from '../support/databases.js';
+import { setAuthority } from '../support/dualwrite.js';
 import { createSyncTables, rowsOf } from './support/fixtures.js';
 import type { TranslatorSet } from '../../lib/translate/types.js';
 import { prng, randomItemWrite } from './support/traffic.js';
@@ -61,6 +62,7 @@ describe('SyncWorker', () => {
 
   it('follows the authoritative side: PG → MySQL after a flip', async () => {
     const w = worker(() => 'postgres');
+    await setAuthority(dbs, 'postgres');
     try {
       await dbs.pg.transaction(async (trx) => {
         await trx.raw(`INSERT INTO pairs (a, b, v) VALUES (7, 'pg', 70)`);
@@ -70,6 +72,7 @@ describe('SyncWorker', () => {
       await w.drain({ timeoutMs: 10_000 });
       expect(await dbs.mysql('pairs').where({ a: 7 }).first()).toEqual({ a: 7, b: 'pg', v: 70 });
     } finally {
+      await setAuthority(dbs, 'mysql');
       await w.close();
     }
   });

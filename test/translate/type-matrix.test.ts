@@ -4,6 +4,7 @@ import { introspectPostgres } from '../../lib/dialect/postgres/introspect.js';
 import { buildTranslators } from '../../lib/translate/build.js';
 import type { RowTranslator, Row } from '../../lib/translate/types.js';
 import { useFreshDatabases } from '../support/databases.js';
+import { byFlavour } from '../support/flavours.js';
 
 const dbs = useFreshDatabases('dwmatrix');
 
@@ -156,14 +157,39 @@ describe('type matrix: MySQL → PostgreSQL → MySQL', () => {
     expect(c['ts']).toBe('2024-02-29 12:34:56.500');
   });
 
-  it('normalises JSON to one canonical lossless text on both sides', async () => {
+  it('normalises JSON to one canonical text on both sides, numbers as the MySQL side holds them', async () => {
     const rows = (await dbs.pg('matrix').select('id', 'js').whereIn('id', [3, 4]).orderBy('id')) as Row[];
     const norm = rows.map((r) => tr.normalize(r, 'postgres')['js']);
-    expect(norm[0]).toBe(
-      '{"a":12345678901234567890123,"b":[1,2,{"c":"é😀\\n"}],"f":-0.0001,"n":null,"t":true,"z":1500}',
-    );
-    // jsonb keeps the last duplicate, as does the canonical form of MariaDB's verbatim text
+    // MariaDB stores the text verbatim; MySQL's binary JSON holds a 23-digit integer as a double.
+    const big = byFlavour({ mysql: '12345678901234568000000', mariadb: '12345678901234567890123' });
+    expect(norm[0]).toBe(`{"a":${big},"b":[1,2,{"c":"é😀\\n"}],"f":-0.0001,"n":null,"t":true,"z":1500}`);
+    // jsonb keeps the last duplicate, as do MySQL and the canonical form of MariaDB's verbatim text
     expect(norm[1]).toBe('{"A":{"x":1,"y":2},"a":[]}');
+  });
+
+  it('writes app JSON to PostgreSQL holding the numbers MySQL would hold, so both sides keep one document', async () => {
+    const doc = '{"big": 12345678901234567890123, "small": 42, "u64": 18446744073709551615, "f": 0.1}';
+    const forPg = tr.prepareWrite({ id: 90, js: doc }, 'postgres')['js'] as string;
+    await dbs.mysql('matrix_back').insert({ id: 90, js: doc });
+    await dbs.pg('matrix').insert({ id: 90, js: forPg });
+    const [m] = (await dbs.mysql('matrix_back').select('js').where({ id: 90 })) as Row[];
+    const [p] = (await dbs.pg('matrix').select('js').where({ id: 90 })) as Row[];
+    expect(tr.normalize(p as Row, 'postgres')['js']).toBe(tr.normalize(m as Row, 'mysql')['js']);
+    // What each side actually stores, read back as text.
+    const [[raw]] = (await dbs.mysql.raw('SELECT CAST(js AS CHAR) AS t FROM matrix_back WHERE id = 90')) as [
+      { t: string }[],
+    ];
+    const { rows: pgRaw } = (await dbs.pg.raw('SELECT js::text AS t FROM matrix WHERE id = 90')) as {
+      rows: { t: string }[];
+    };
+    const big = (text: string) => /"big": ?([^,}]+)/.exec(text)?.[1];
+    expect(Number(big(raw?.t ?? ''))).toBe(Number(big(pgRaw[0]?.t ?? '')));
+    expect(big(pgRaw[0]?.t ?? '')).toBe(
+      byFlavour({ mysql: '12345678901234568000000', mariadb: '12345678901234567890123' }),
+    );
+    expect(big(raw?.t ?? '')).toBe(
+      byFlavour({ mysql: '1.2345678901234568e22', mariadb: '12345678901234567890123' }),
+    );
   });
 });
 

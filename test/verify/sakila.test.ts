@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backfill } from '../../lib/backfill/backfill.js';
-import { validateConfig } from '../../lib/config/load.js';
 import { introspectMysql } from '../../lib/dialect/mysql/introspect.js';
 import { introspectPostgres } from '../../lib/dialect/postgres/introspect.js';
 import { initMetaTables } from '../../lib/meta/init.js';
@@ -15,6 +14,7 @@ import type { TranslatorSet } from '../../lib/translate/types.js';
 import { verify, type VerifyOptions, type VerifyResult } from '../../lib/verify/verify.js';
 import { useFreshDatabases } from '../support/databases.js';
 import { SAKILA_ROW_COUNTS, loadSakila } from '../support/sakila.js';
+import { verifyOptions } from './options.js';
 
 const dbs = useFreshDatabases('dwvsakila');
 let dir: string;
@@ -22,24 +22,17 @@ let schemas: { mysql: DatabaseSchema; postgres: DatabaseSchema };
 let translators: TranslatorSet;
 
 function options(extra: Partial<VerifyOptions> = {}): VerifyOptions {
-  return {
-    config: validateConfig({
-      stage: 'shadow',
-      mysql: { url: dbs.mysqlUrl },
-      postgres: { url: dbs.pgUrl },
-      verify: { reportDir: dir, chunkSize: 2000 },
-      shadow: { recheckTimeoutMs: 2000 },
+  return verifyOptions(
+    { dbs, dir, translators, schemas },
+    {
+      verify: { chunkSize: 2000 },
       // Each side maintains last_update itself (ON UPDATE / trigger): left out of the comparison.
       tables: {
         customer: { sensitiveColumns: ['email'], columns: { last_update: { ignoreInCompare: true } } },
       },
-    }),
-    mysql: dbs.mysql,
-    postgres: dbs.pg,
-    translators,
-    schemas,
-    ...extra,
-  };
+    },
+    extra,
+  );
 }
 
 /** Tables that differ, with their counts. */

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { validateConfig } from '../../lib/config/load.js';
 import { introspectMysql } from '../../lib/dialect/mysql/introspect.js';
 import { introspectPostgres } from '../../lib/dialect/postgres/introspect.js';
 import { readState } from '../../lib/report/state.js';
@@ -14,8 +13,10 @@ import {
   verifyCheckpointName,
   type VerifyOptions,
 } from '../../lib/verify/verify.js';
+import { cliEnv } from '../support/cli.js';
 import { useFreshDatabases } from '../support/databases.js';
 import { PATIENTS, setUpClinic, type Clinic } from '../shadow/fixture.js';
+import { verifyOptions } from './options.js';
 
 const run = promisify(execFile);
 const dbs = useFreshDatabases('dwverify');
@@ -23,22 +24,12 @@ let clinic: Clinic;
 let dir: string;
 
 async function options(extra: Partial<VerifyOptions> = {}): Promise<VerifyOptions> {
-  return {
-    config: validateConfig({
-      stage: 'shadow',
-      mysql: { url: dbs.mysqlUrl },
-      postgres: { url: dbs.pgUrl },
-      verify: { reportDir: dir },
-      shadow: { recheckTimeoutMs: 2000, recheckIntervalMs: 50 },
-      tables: { patients: { sensitiveColumns: ['full_name'] } },
-    }),
-    mysql: dbs.mysql,
-    postgres: dbs.pg,
-    translators: clinic.translators,
-    schemas: { mysql: await introspectMysql(dbs.mysql), postgres: await introspectPostgres(dbs.pg) },
-    chunkSize: 37,
-    ...extra,
-  };
+  const schemas = { mysql: await introspectMysql(dbs.mysql), postgres: await introspectPostgres(dbs.pg) };
+  return verifyOptions(
+    { dbs, dir, translators: clinic.translators, schemas },
+    { tables: { patients: { sensitiveColumns: ['full_name'] } } },
+    { chunkSize: 37, ...extra },
+  );
 }
 
 beforeAll(async () => {
@@ -201,7 +192,7 @@ describe('verify', () => {
     );
     const cli = (args: string[]) =>
       run('./bin/dualwrite.js', [...args, '-c', configFile], {
-        env: { ...process.env, DUALWRITE_LOG_LEVEL: 'silent' },
+        env: cliEnv({ DUALWRITE_LOG_LEVEL: 'silent' }),
       }).then(
         (r) => ({ code: 0, stdout: r.stdout }),
         (e: { code: number; stdout: string; stderr: string }) => ({
@@ -211,7 +202,7 @@ describe('verify', () => {
         }),
       );
     const failed = await cli(['verify', '--json', '--tables', 'patients,clinics', '--chunk', '50']);
-    expect(failed.code).toBe(1);
+    expect(failed.code, JSON.stringify(failed)).toBe(1);
     const json = JSON.parse(failed.stdout) as {
       clean: boolean;
       tables: { table: string; rowsCompared: number; missing: number; extra: number; different: number }[];

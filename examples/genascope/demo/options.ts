@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { mysqlUrlFromEnv, pgUrlFromEnv } from '../../../lib/dialect/urls.js';
+import { localMysqlUrl, mysqlUrlFromEnv, pgUrlFromEnv } from '../../../lib/dialect/urls.js';
 import type { SeedOptions } from '../seed.js';
 
 export interface DemoOptions {
@@ -21,20 +21,25 @@ export interface DemoOptions {
   phaseMs: number;
 }
 
-export const USAGE = `usage: npm run demo -- [--quick] [--keep-servers] [--database <name>] [--reports <dir>]
+export const USAGE = `usage: npm run demo -- [--quick] [--mysql|--mariadb] [--keep-servers] [--database <name>] [--reports <dir>]
 
   --quick          small data set and short phases (under two minutes)
+  --mysql          migrate from the local MySQL server (the default)
+  --mariadb        migrate from the local MariaDB server instead
   --keep-servers   leave the database servers and the demo databases running afterwards
   --database       demo database name on both servers (default genascope_demo)
   --reports        folder for reports and demo-summary.json (default reports)
 
-MYSQL_URL and PG_URL select the servers (default: the local ones of npm run db:start).`;
+MYSQL_URL and PG_URL select the servers (default: the local ones of npm run db:start;
+DUALWRITE_FLAVOUR=mariadb does what --mariadb does).`;
 
 export function parseDemoOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): DemoOptions | null {
   const { values } = parseArgs({
     args: argv,
     options: {
       quick: { type: 'boolean', default: false },
+      mysql: { type: 'boolean', default: false },
+      mariadb: { type: 'boolean', default: false },
       'keep-servers': { type: 'boolean', default: false },
       database: { type: 'string', default: 'genascope_demo' },
       reports: { type: 'string', default: 'reports' },
@@ -44,12 +49,14 @@ export function parseDemoOptions(argv: string[], env: NodeJS.ProcessEnv = proces
   });
   if (values.help) return null;
   const quick = values.quick === true;
+  if (values.mysql && values.mariadb) throw new Error('--mysql and --mariadb exclude each other');
+  const flavour = values.mariadb ? 'mariadb' : values.mysql ? 'mysql' : undefined;
   return {
     quick,
     keepServers: values['keep-servers'] === true,
     database: values.database ?? 'genascope_demo',
     reportsDir: values.reports ?? 'reports',
-    mysqlUrl: mysqlUrlFromEnv(env),
+    mysqlUrl: flavour && !env['MYSQL_URL'] ? localMysqlUrl(flavour, env) : mysqlUrlFromEnv(env),
     pgUrl: pgUrlFromEnv(env),
     urlsGiven: Boolean(env['MYSQL_URL'] || env['PG_URL']),
     seed: quick

@@ -11,6 +11,8 @@ export interface DemoSummary {
   quick: boolean;
   runtimeSeconds: number;
   database: string;
+  /** Version of the MySQL-side server the demo migrated from (`9.7.4-2`, `10.11.14-MariaDB-…`). */
+  mysqlServer: string | null;
   seedRows: number;
   traffic: TrafficStats | null;
   /** Differences found by the final verification (null when it did not run). */
@@ -39,6 +41,7 @@ export function emptySummary(database: string, quick: boolean): DemoSummary {
     quick,
     runtimeSeconds: 0,
     database,
+    mysqlServer: null,
     seedRows: 0,
     traffic: null,
     verification: { differences: null, tables: 0, rowsCompared: 0 },

@@ -11,6 +11,7 @@ import {
   ExitCode,
   type GlobalOptions,
   output,
+  intOption,
   UsageError,
   withGlobalOptions,
 } from '../common.js';
@@ -25,14 +26,6 @@ interface BackfillCliOptions extends GlobalOptions {
   from?: string;
   restart?: boolean;
   progress?: boolean;
-}
-
-function intOption(name: string, value: string | undefined, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min)
-    throw new UsageError(`--${name} must be an integer >= ${min}, got ${value}`);
-  return n;
 }
 
 export function registerBackfill(program: Command): void {

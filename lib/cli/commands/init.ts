@@ -46,11 +46,13 @@ export function registerInit(program: Command): void {
               knex.mysql,
               'mysql',
               m.tables.filter((t) => synced(t.name)),
+              config.tables,
             ),
             postgres: await installCaptureTriggers(
               knex.postgres,
               'postgres',
               p.tables.filter((t) => synced(t.name)),
+              config.tables,
             ),
           },
         };

@@ -25,6 +25,20 @@ interface SchemaCliOptions extends GlobalOptions {
 
 /** The report as SQL comment lines, so the printed DDL stays a runnable script. */
 function reportLines(report: ConversionReport): string[] {
+  // Tables that cannot be synced come first: nothing of them would move.
+  const lines: string[] = [];
+  if (report.keyless.length > 0) {
+    lines.push(
+      `${report.keyless.length} table(s) without a usable key (refused by sync, backfill and verify):`,
+    );
+    for (const k of report.keyless) lines.push(`  ${k.reason}`);
+  }
+  const keys = new Table({
+    head: ['table', 'rows are synced by'],
+    style: { head: [], border: [], compact: true },
+  });
+  for (const t of report.tables) keys.push([t.name, t.syncKey ?? 'nothing: refused (see above)']);
+  lines.push(keys.toString());
   const table = new Table({
     head: ['table', 'column', 'mysql', 'postgresql', 'warnings'],
     style: { head: [], border: [], compact: true },
@@ -33,7 +47,7 @@ function reportLines(report: ConversionReport): string[] {
     for (const c of t.columns) table.push([t.name, c.column, c.from, c.to, c.warnings.join('; ')]);
     for (const w of t.warnings) table.push([t.name, '', '', '', w]);
   }
-  const lines = [table.toString()];
+  lines.push(table.toString());
   for (const o of report.notConverted) lines.push(`not converted: ${o.kind} ${o.name} (${o.reason})`);
   for (const t of report.updateTriggers)
     lines.push(`ON UPDATE trigger ${t.trigger} on ${t.table}(${t.columns.join(', ')})`);

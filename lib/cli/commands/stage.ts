@@ -4,6 +4,7 @@ import { introspectPostgres } from '../../dialect/postgres/introspect.js';
 import { writeState } from '../../report/state.js';
 import { flipChecks } from '../../stage/checks.js';
 import { writeStageToFile } from '../../stage/config-file.js';
+import { chooseSyncKey } from '../../schema/sync-key.js';
 import { isStage, planFor, STAGES, type Stage } from '../../stage/stage.js';
 import { StateName } from '../../stage/state.js';
 import {
@@ -62,7 +63,12 @@ export function registerStage(program: Command): void {
           const [m, p] = await Promise.all([introspectMysql(knex.mysql), introspectPostgres(knex.postgres)]);
           const pgNames = new Set(p.tables.map((t) => t.name));
           const tables = m.tables
-            .filter((t) => pgNames.has(t.name) && t.primaryKey.length > 0 && !t.name.startsWith('dualwrite_'))
+            .filter(
+              (t) =>
+                pgNames.has(t.name) &&
+                chooseSyncKey(t, config.tables[t.name]?.key) !== null &&
+                !t.name.startsWith('dualwrite_'),
+            )
             .filter((t) => !config.tables[t.name]?.exclude)
             .map((t) => t.name);
           const check = await flipChecks({ knex, config, tables, from: current, to: newStage });

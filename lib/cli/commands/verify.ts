@@ -12,6 +12,7 @@ import {
   action,
   configFromOptions,
   ExitCode,
+  intOption,
   output,
   UsageError,
   withGlobalOptions,
@@ -21,6 +22,8 @@ import {
 interface VerifyCliOptions extends GlobalOptions {
   tables?: string;
   chunk?: string;
+  concurrency?: string;
+  maxRowsPerSecond?: string;
   repair?: boolean;
   restart?: boolean;
   metricsPort?: string;
@@ -28,7 +31,18 @@ interface VerifyCliOptions extends GlobalOptions {
 
 function summaryTable(result: VerifyResult): string {
   const t = new Table({
-    head: ['table', 'rows compared', 'missing', 'extra', 'different', 'fk orphans', 'repair'],
+    head: [
+      'table',
+      'rows compared',
+      'missing',
+      'extra',
+      'different',
+      'malformed',
+      'pending',
+      'fk orphans',
+      'repair',
+      'hashed in Node',
+    ],
   });
   for (const r of result.tables) {
     t.push([
@@ -37,11 +51,23 @@ function summaryTable(result: VerifyResult): string {
       r.missing,
       r.extra,
       r.different,
+      r.malformed,
+      r.pending,
       r.orphans.reduce((n, o) => n + o.count, 0),
-      r.repair ? `${r.repair.synced} synced, ${r.repair.remaining} left` : '-',
+      r.repair
+        ? `${r.repair.synced} synced, ${r.repair.remaining} left${r.repair.skipped ? `, ${r.repair.skipped.count} skipped (cannot be written)` : ''}`
+        : '-',
+      r.columns
+        .filter((c) => c.path === 'node')
+        .map((c) => c.column)
+        .join(', ') || '-',
     ]);
   }
-  return t.toString();
+  const pending = result.pending.map(
+    (p) =>
+      `pending: ${p.rows} outbox row(s) of ${p.table} on ${p.side}, oldest ${Math.round(p.oldestAgeMs / 1000)} s old, not synced`,
+  );
+  return [t.toString(), ...pending].join('\n');
 }
 
 /** What `--json` prints: per table rows compared, missing, extra, different (+ orphans and repair). */
@@ -52,26 +78,32 @@ function jsonView(result: VerifyResult) {
     stage: result.stage,
     authoritativeSide: result.authoritativeSide,
     reportFile: result.reportFile,
+    pending: result.pending,
     tables: result.tables.map((r) => ({
       table: r.table,
       rowsCompared: r.rowsCompared,
       missing: r.missing,
       extra: r.extra,
       different: r.different,
+      malformed: r.malformed,
+      pending: r.pending,
       orphans: r.orphans,
       repair: r.repair,
       truncated: r.truncated,
       resumed: r.resumed,
+      chunks: r.chunks,
+      differentChunks: r.differentChunks,
+      chunkRows: r.chunkRows,
+      columns: r.columns,
     })),
   };
 }
 
 async function runVerify(options: VerifyCliOptions, repair: boolean): Promise<ExitCode> {
   const config = configFromOptions(options);
-  const chunk = options.chunk === undefined ? undefined : Number(options.chunk);
-  if (chunk !== undefined && (!Number.isInteger(chunk) || chunk <= 0)) {
-    throw new UsageError(`--chunk expects a positive integer, got ${options.chunk}`);
-  }
+  const chunk = intOption('chunk', options.chunk, 1);
+  const concurrency = intOption('concurrency', options.concurrency, 1);
+  const maxRowsPerSecond = intOption('max-rows-per-second', options.maxRowsPerSecond, 0);
   const tables = options.tables
     ?.split(',')
     .map((t) => t.trim())
@@ -107,6 +139,8 @@ async function runVerify(options: VerifyCliOptions, repair: boolean): Promise<Ex
       resume: options.restart !== true,
       ...(tables ? { tables } : {}),
       ...(chunk ? { chunkSize: chunk } : {}),
+      ...(concurrency ? { concurrency } : {}),
+      ...(maxRowsPerSecond ? { maxRowsPerSecond } : {}),
       ...(repair
         ? {
             repair: new KeySyncer({
@@ -146,7 +180,12 @@ function withVerifyOptions(command: Command): Command {
   return withGlobalOptions(
     command
       .option('--tables <list>', 'comma-separated tables (default: every table on both sides)')
-      .option('--chunk <n>', 'rows per primary-key chunk (default: verify.chunkSize)')
+      .option(
+        '--chunk <n>',
+        'rows per primary-key chunk (default: verify.chunkSize, else sized to verify.chunkBytes of row text)',
+      )
+      .option('--concurrency <n>', 'chunks of a table digested at once (default: verify.concurrency)')
+      .option('--max-rows-per-second <n>', 'throttle over all tables (default 0 = none)')
       .option('--restart', 'ignore checkpoints of an interrupted run and start each table over')
       .option(
         '--metrics-port <port>',

@@ -1,11 +1,12 @@
 import knexFactory, { type Knex } from 'knex';
+import { boundStatements, DEFAULT_TIMEOUTS, type ConnectionTimeouts } from '../deadline.js';
 
 /**
  * Session settings every MySQL/MariaDB connection of dualwrite runs with: UTC, and a strict mode
  * that refuses zero dates instead of storing values PostgreSQL cannot hold.
  */
 export const MYSQL_SESSION_SQL =
-  "SET time_zone='+00:00', sql_mode='STRICT_TRANS_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'";
+  "SET time_zone='+00:00', sql_mode='ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'";
 
 interface TypeCastField {
   type: string;
@@ -42,11 +43,27 @@ export interface MysqlConnectionOptions {
    * outbox row in one round trip); app SQL never runs on such a connection. @default false
    */
   multipleStatements?: boolean;
+  /** Connect, acquire and statement timeouts, TCP keepalive. @default DEFAULT_TIMEOUTS */
+  timeouts?: ConnectionTimeouts;
+}
+
+interface MysqlConnection {
+  query: (...args: unknown[]) => unknown;
+  destroy: () => void;
+  _isMariaDB?: boolean;
+}
+
+/** Server-side statement bound: MariaDB cancels any statement, MySQL only reads (max_execution_time). */
+function statementTimeoutSql(conn: MysqlConnection, ms: number): string {
+  return conn._isMariaDB
+    ? `SET SESSION max_statement_time = ${(ms / 1000).toFixed(3)}`
+    : `SET SESSION max_execution_time = ${Math.round(ms)}`;
 }
 
 /** Builds the knex connection config with the driver settings that make values comparable. */
 export function mysqlKnexConfig(options: MysqlConnectionOptions): Knex.Config {
   const url = new URL(options.url);
+  const t = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   return {
     client: 'mysql2',
     connection: {
@@ -63,15 +80,19 @@ export function mysqlKnexConfig(options: MysqlConnectionOptions): Knex.Config {
       charset: 'utf8mb4',
       typeCast: mysqlTypeCast,
       multipleStatements: options.multipleStatements ?? false,
+      connectTimeout: t.connectMs,
+      enableKeepAlive: true,
+      keepAliveInitialDelay: t.keepAliveMs,
     } as Knex.MySql2ConnectionConfig,
+    acquireConnectionTimeout: t.acquireMs,
     pool: {
       min: options.pool?.min ?? 0,
       max: options.pool?.max ?? 10,
-      afterCreate: (
-        conn: { query: (sql: string, cb: (err: Error | null) => void) => void },
-        done: (err: Error | null, c: unknown) => void,
-      ) => {
-        conn.query(MYSQL_SESSION_SQL, (err) => done(err, conn));
+      createTimeoutMillis: t.connectMs,
+      afterCreate: (conn: MysqlConnection, done: (err: Error | null, c: unknown) => void) => {
+        const session = `${MYSQL_SESSION_SQL}, ${statementTimeoutSql(conn, t.statementMs).replace(/^SET /, '')}`;
+        boundStatements(conn, t.statementMs, () => conn.destroy());
+        conn.query(session, (err: Error | null) => done(err, conn));
       },
     },
   };

@@ -79,10 +79,24 @@ function normalizeDefault(
   if (raw === null || raw === undefined) return null;
   const value = String(raw);
   if (flavor === 'mariadb') return value === 'NULL' ? null : value;
-  if (/DEFAULT_GENERATED/i.test(extra)) return value;
   if (/^current_timestamp/i.test(value)) return value.toLowerCase();
+  if (/DEFAULT_GENERATED/i.test(extra)) return value;
   if (NUMERIC_TYPES.has(dataType) || /^b'[01]*'$/.test(value)) return value;
   return `'${value.replace(/'/g, "''")}'`;
+}
+
+/** `(a > 0)` → `a > 0`: MySQL wraps CHECK clauses in one pair of parentheses, MariaDB does not. */
+export function stripOuterParentheses(expression: string): string {
+  const e = expression.trim();
+  if (!e.startsWith('(') || !e.endsWith(')')) return e;
+  let depth = 0;
+  for (let i = 0; i < e.length; i++) {
+    if (e[i] === '(') depth++;
+    else if (e[i] === ')') depth--;
+    // The first parenthesis closes before the end: `(a) + (b)` is not wrapped.
+    if (depth === 0 && i < e.length - 1) return e;
+  }
+  return e.slice(1, -1).trim();
 }
 
 /** Whether a collation ignores trailing spaces. MariaDB marks NO PAD collations by name; MySQL 8 reports it. */
@@ -130,7 +144,10 @@ export async function introspectMysql(knex: Knex, database?: string): Promise<Da
   const indexRows = await rows(
     knex,
     `SELECT TABLE_NAME AS tbl, INDEX_NAME AS name, NON_UNIQUE AS nonUnique, SEQ_IN_INDEX AS seq,
-            COLUMN_NAME AS col, INDEX_TYPE AS method, SUB_PART AS prefix
+            COLUMN_NAME AS col, INDEX_TYPE AS method, SUB_PART AS prefix${
+              // Functional key parts (MySQL 8.0.13+): no column, the expression instead. MariaDB has none.
+              flavor === 'mysql' ? ', EXPRESSION AS expr' : ''
+            }
        FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX`,
     [schema],
   );
@@ -180,7 +197,7 @@ export async function introspectMysql(knex: Knex, database?: string): Promise<Da
     const jsonValid = new Set<string>();
     const checks: CheckSchema[] = [];
     for (const c of checksOfTable) {
-      const expr = str(c['expr']);
+      const expr = stripOuterParentheses(str(c['expr']));
       const m = /^json_valid\(`((?:[^`]|``)+)`\)$/i.exec(expr.trim());
       if (m) jsonValid.add((m[1] as string).replace(/``/g, '`'));
       else checks.push({ name: str(c['name']), expression: expr });
@@ -224,7 +241,13 @@ export async function introspectMysql(knex: Knex, database?: string): Promise<Da
 
     const byIndex = new Map<
       string,
-      { unique: boolean; method: string; columns: string[]; prefixLengths: (number | null)[] }
+      {
+        unique: boolean;
+        method: string;
+        columns: string[];
+        prefixLengths: (number | null)[];
+        expressions: (string | null)[];
+      }
     >();
     for (const ix of indexRows.filter((r) => str(r['tbl']) === name)) {
       const ixName = str(ix['name']);
@@ -233,18 +256,22 @@ export async function introspectMysql(knex: Knex, database?: string): Promise<Da
         method: str(ix['method']),
         columns: [],
         prefixLengths: [],
+        expressions: [],
       };
-      entry.columns.push(str(ix['col']));
+      const expression = ix['col'] === null && ix['expr'] ? str(ix['expr']) : null;
+      entry.columns.push(expression ?? str(ix['col']));
       entry.prefixLengths.push(num(ix['prefix']));
+      entry.expressions.push(expression);
       byIndex.set(ixName, entry);
     }
     const primaryKey = byIndex.get('PRIMARY')?.columns ?? [];
     const uniqueKeys: IndexSchema[] = [];
     const indexes: IndexSchema[] = [];
-    for (const [ixName, { prefixLengths, ...ix }] of byIndex) {
+    for (const [ixName, { prefixLengths, expressions, ...ix }] of byIndex) {
       if (ixName === 'PRIMARY') continue;
       const entry: IndexSchema = { name: ixName, ...ix };
       if (prefixLengths.some((p) => p !== null)) entry.prefixLengths = prefixLengths;
+      if (expressions.some((e) => e !== null)) entry.expressions = expressions;
       (ix.unique ? uniqueKeys : indexes).push(entry);
     }
 

@@ -39,9 +39,9 @@ const DATA_TYPES: Record<string, string> = {
 
 /** Reads the PostgreSQL schema of the connection's current schema (normally `public`). dualwrite_* tables are left out. */
 export async function introspectPostgres(knex: Knex, schemaName?: string): Promise<DatabaseSchema> {
-  const [info] = await rows(knex, 'SELECT version() AS version, current_schema() AS schema');
+  const [info] = await rows(knex, 'SELECT version() AS version, current_schema() AS schema_name');
   const serverVersion = str(info?.['version']);
-  const schema = schemaName ?? str(info?.['schema']);
+  const schema = schemaName ?? str(info?.['schema_name']);
 
   const tableRows = await rows(
     knex,
@@ -56,7 +56,7 @@ export async function introspectPostgres(knex: Knex, schemaName?: string): Promi
             c.udt_name AS udt, format_type(a.atttypid, a.atttypmod) AS "columnType", c.is_nullable AS nullable,
             c.column_default AS def, c.is_identity AS "isIdentity", c.character_maximum_length AS "charLength",
             c.numeric_precision AS "numPrecision", c.numeric_scale AS "numScale",
-            c.datetime_precision AS fsp, c.collation_name AS collation, c.generation_expression AS generated,
+            c.datetime_precision AS fsp, c.collation_name AS collation, c.generation_expression AS generation_expr,
             col_description(a.attrelid, a.attnum) AS comment, t.typtype AS typtype,
             et.typname AS "elemType", et.typtype AS "elemTyptype",
             (SELECT array_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_enum e
@@ -142,7 +142,7 @@ export async function introspectPostgres(knex: Knex, schemaName?: string): Promi
           comment: c['comment'] === null ? null : str(c['comment']),
           isJson: dataType === 'json' || dataType === 'jsonb',
           padSpace: dataType === 'char',
-          generated: c['generated'] === null ? null : str(c['generated']) || null,
+          generated: c['generation_expr'] === null ? null : str(c['generation_expr']) || null,
           udtName: typtype === 'e' ? str(c['udt']) : isArray ? str(c['elemType']) : null,
         } satisfies ColumnSchema;
       });

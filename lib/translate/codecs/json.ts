@@ -1,5 +1,5 @@
 import { ValueProblem } from '../../errors.js';
-import { canonicalJson, JsonTextError, parseJsonLossless } from '../json.js';
+import { canonicalJson, JsonTextError, losesNumbers, parseJsonLossless, type JsonNumbers } from '../json.js';
 import { reject } from '../problem.js';
 import type { CodecContext, ColumnCodec } from './types.js';
 
@@ -41,26 +41,47 @@ export function checkJsonForPg(text: string): string {
   return text;
 }
 
-/** Canonical text of JSON (sorted keys, exact numbers, last duplicate wins); the raw text when it is not JSON. */
-export function normalizeJson(v: unknown): string {
+/**
+ * Canonical text of JSON (sorted keys, numbers as `numbers` holds them, last duplicate wins); the raw
+ * text when it is not JSON.
+ */
+export function normalizeJson(v: unknown, numbers: JsonNumbers = 'exact'): string {
   const text = jsonText(v);
   try {
-    return canonicalJson(parseJsonLossless(text));
+    return canonicalJson(parseJsonLossless(text), numbers);
   } catch {
     return text;
   }
 }
 
 /**
- * JSON (MySQL 8) / LONGTEXT+json_valid (MariaDB) ↔ jsonb. The text is passed as is; comparisons use the
- * lossless canonical form. App writes: a string is JSON text, anything else is serialised.
+ * JSON text for jsonb holding the numbers as the MySQL side holds them, so both databases keep the same
+ * document: unchanged unless a number would be rounded by MySQL's binary JSON.
  */
-export function jsonCodec(_ctx: CodecContext): ColumnCodec {
+function heldByMysql(text: string, numbers: JsonNumbers): string {
+  if (numbers === 'exact') return text;
+  try {
+    const node = parseJsonLossless(text);
+    return losesNumbers(node, numbers) ? canonicalJson(node, numbers) : text;
+  } catch {
+    return text; // not JSON: checkJsonForPg says why
+  }
+}
+
+/**
+ * JSON (MySQL) / LONGTEXT+json_valid (MariaDB) ↔ jsonb. The text is passed as is; comparisons use the
+ * lossless canonical form. MySQL's binary JSON holds numbers beyond 64-bit integers as doubles: such
+ * columns compare numbers as MySQL holds them, and app writes to PostgreSQL are rounded the same way,
+ * so both sides keep one document. App writes: a string is JSON text, anything else is serialised.
+ */
+export function jsonCodec(ctx: CodecContext): ColumnCodec {
+  // MariaDB reports its JSON as longtext; only MySQL's own type is binary.
+  const numbers: JsonNumbers = ctx.mysql.dataType === 'json' ? 'mysql-binary' : 'exact';
   return {
     kind: 'json',
     toPg: (v) => checkJsonForPg(jsonText(v)),
     toMysql: (v) => jsonText(v),
-    normalize: normalizeJson,
+    normalize: (v) => normalizeJson(v, numbers),
     toApp: (v) => {
       const text = jsonText(v);
       try {
@@ -71,7 +92,7 @@ export function jsonCodec(_ctx: CodecContext): ColumnCodec {
     },
     prepare: (v, side) => {
       const text = typeof v === 'string' || Buffer.isBuffer(v) ? jsonText(v) : (JSON.stringify(v) ?? 'null');
-      return side === 'postgres' ? checkJsonForPg(text) : text;
+      return side === 'postgres' ? checkJsonForPg(heldByMysql(text, numbers)) : text;
     },
   };
 }
