@@ -1,6 +1,7 @@
 import { callbackify } from 'node:util';
 import type { Knex } from 'knex';
 import { DualWriteError, ErrorCode } from '../errors.js';
+import { META_TABLES } from '../meta/tables.js';
 import { otherSide } from '../stage/stage.js';
 import type { RecordedCall } from './replay.js';
 import type { Scope } from './scope.js';
@@ -37,6 +38,18 @@ export function createSchema(scope: Scope): Knex.SchemaBuilder {
       const other = otherSide(side);
       try {
         await build(core.app[other].schema, calls);
+        // A table dropped on both databases has nothing left to sync: its keys leave the outboxes.
+        const dropped = calls
+          .filter((c) => c.method === 'dropTable' || c.method === 'dropTableIfExists')
+          .map((c) => c.args[0])
+          .filter((t): t is string => typeof t === 'string');
+        if (dropped.length > 0) {
+          await Promise.all(
+            [core.knex.mysql, core.knex.postgres].map((k) =>
+              k(META_TABLES.outbox).whereIn('table_name', dropped).del(),
+            ),
+          );
+        }
       } catch (error) {
         throw new DualWriteError(
           ErrorCode.SchemaConversion,

@@ -79,7 +79,9 @@ export function isNotAuthoritative(error: unknown): boolean {
 /** Runs inside a write transaction on `side`: holds the side's authority row shared to the commit, or throws. */
 export async function guardTransaction(trx: Knex.Transaction, side: Side): Promise<void> {
   const res: unknown = await trx.raw(DIALECT[side].AUTHORITY_GUARD_SQL);
-  const rows = (side === Side.Mysql ? (res as unknown[])[0] : (res as { rows: unknown }).rows) as {
+  // MySQL's `[rows, fields]`; on PostgreSQL pg's result, or `[rows, fields]` on the app's connections
+  // (which answer as MySQL).
+  const rows = (Array.isArray(res) ? res[0] : (res as { rows: unknown }).rows) as {
     state: string;
   }[];
   if (rows[0]?.state !== 'writable') throw new NotAuthoritativeError(side);

@@ -151,8 +151,11 @@ describe('one-statement capture on PostgreSQL', () => {
     expect(await db('widgets').whereIn('id', [500, 9999]).increment('qty', 1)).toBe(1);
     expect(await db('widgets').where({ id: 9999 }).del()).toBe(0);
 
-    expect(sent).toHaveLength(7);
-    for (const sql of sent) expect(sql).toMatch(/^WITH dw_(outbox|write) AS \(/);
+    // The explicit id 500 moved the identity past it (as MySQL moves AUTO_INCREMENT): one setval.
+    expect(sent.filter((sql) => /setval/.test(sql))).toHaveLength(1);
+    const writes = sent.filter((sql) => !/setval/.test(sql));
+    expect(writes).toHaveLength(7);
+    for (const sql of writes) expect(sql).toMatch(/^WITH dw_(outbox|write) AS \(/);
     const retId = (await dbs.pg('widgets').where({ name: 'ret' }).first()) as { id: number };
     expect(await outboxKeys(dbs.pg, 'widgets')).toEqual(
       expect.arrayContaining([[id], [500], [retId.id], [9999]]),
