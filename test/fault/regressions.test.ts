@@ -84,7 +84,7 @@ describe('losses found by the fault runs', { timeout: 240_000 }, () => {
         outbox: { mysql: 0, postgres: 0 },
         stage: 'pg-primary',
       });
-      expect(result.acknowledged).toBeGreaterThan(100);
+      expect(result.acknowledged).toBeGreaterThan(20);
     } finally {
       await cluster.close();
     }
@@ -94,7 +94,8 @@ describe('losses found by the fault runs', { timeout: 240_000 }, () => {
     await createFaultTables(dbs);
     const open = (): ReturnType<typeof createDualWrite> =>
       createDualWrite({
-        config: faultConfig(dbs, { stage: 'shadow' }),
+        // A long bound: on a loaded machine the drain of `b`'s last MySQL writes can take seconds.
+        config: faultConfig(dbs, { stage: 'shadow', flip: { quietWindowMs: 0, maxPauseMs: 15_000 } }),
         logger: createSilentLogger(),
         env: {},
       });
