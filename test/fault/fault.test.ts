@@ -150,7 +150,7 @@ describe(
             3 + 2 * (SOAK > 1 ? 1 : 0),
           )) {
             cluster.setStage(stage);
-            await sleep(1200);
+            await sleep(2000);
           }
         });
         expectNothingLost(result);
