@@ -10,6 +10,8 @@ import type { DigestPlan } from './columns.js';
 import { digestRange, rowDigests, type ChunkDigest } from './digest.js';
 import { diffEntries, entries } from './entries.js';
 
+/** The side whose keys bound the chunks. */
+const BOUND_SIDE: Side = 'postgres';
 /** Smallest chunk an adaptive scan shrinks to. */
 const MIN_ADAPTIVE_ROWS = 500;
 /** Suspect keys of a differing chunk read by key at a time. */
@@ -62,8 +64,8 @@ export interface ChunkOutcome {
 }
 
 /**
- * Walks a table in key-range chunks. The authoritative side gives each chunk's upper bound (the key
- * `chunkRows` rows on); both servers then digest the range at the same time. For a chunk whose digests
+ * Walks a table in key-range chunks. PostgreSQL gives each chunk's upper bound (the key `chunkRows`
+ * rows on); both servers then digest the range at the same time. For a chunk whose digests
  * differ both sides list their row hashes, and only the rows whose hashes differ are fetched and diffed
  * (a write landing during the scan costs a few rows, not a chunk).
  * Up to `concurrency` chunks run at once; outcomes are handed over in key order.
@@ -91,12 +93,14 @@ export async function scanTable(input: ScanInput): Promise<void> {
     }
     return null;
   };
+  // Any key bounds a range on both sides alike; PostgreSQL finds it in its primary-key index, which
+  // holds only keys, where InnoDB's clustered primary key would walk the whole rows.
   const bound = (after: KeyTuple | undefined) =>
     chunkBound({
-      db: db[auth],
-      side: auth,
+      db: db[BOUND_SIDE],
+      side: BOUND_SIDE,
       translator,
-      order: orders[auth],
+      order: orders[BOUND_SIDE],
       after,
       rows: size,
       usable: (key) => unusable(key) === null,
