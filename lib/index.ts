@@ -13,6 +13,7 @@ export { loadConfig, validateConfig, type LoadConfigOptions } from './config/loa
 export type { DualWriteConfig, DualWriteConfigInput, TableOptions, ColumnOverride } from './config/schema.js';
 export { createMysqlKnex, mysqlKnexConfig } from './dialect/mysql/connection.js';
 export { createPostgresKnex, postgresKnexConfig } from './dialect/postgres/connection.js';
+export { DEFAULT_TIMEOUTS, type ConnectionTimeouts } from './dialect/deadline.js';
 export { DEFAULT_MYSQL_URL, DEFAULT_PG_URL } from './dialect/urls.js';
 export type { DatabaseSchema, TableSchema, ColumnSchema } from './schema/model.js';
 export type { Row, KeyTuple, RowTranslator, TranslatorSet } from './translate/types.js';
@@ -84,12 +85,21 @@ export type {
   DualWriteQueryInterface,
   DualWriteControl,
   DualWriteStatus,
+  OutboxStatus,
 } from './handle/types.js';
 export type { RawOptions } from './handle/raw.js';
 export type { OutboxWorkerLike } from './handle/scope.js';
 export { StageController, FlipRefusedError, type SetStageOptions, type StageChange } from './stage/flip.js';
 export { flipChecks, type FlipCheckInput, type FlipCheckResult } from './stage/checks.js';
 export { StateName } from './stage/state.js';
+export {
+  NotAuthoritativeError,
+  isNotAuthoritative,
+  readAuthority,
+  type AuthorityRow,
+  type AuthorityState,
+  type AuthorityView,
+} from './stage/authority.js';
 export {
   InstanceRegistry,
   listInstances,

@@ -8,6 +8,7 @@ import { canonicalKeys, isKeyValue, keyOfRow, keysFromLookup, type KeyValue } fr
 import { enqueueKeys } from '../sync/outbox.js';
 import type { ShapeHints } from '../shape/pg-rows.js';
 import { appStatement, internalRows } from './app-statement.js';
+import { evaluateGeneratedKey, generatedKeyInputs, generatedKeyOf } from './generated-keys.js';
 
 export interface CaptureTarget {
   readonly table: { name: string; alias: string };
@@ -86,6 +87,34 @@ export function movedKeys(b: BuilderInternals, target: CaptureTarget, before: Ke
   );
 }
 
+/** Whether an update sets a column a generated key column is computed from. */
+export function movesGeneratedKey(b: BuilderInternals, target: CaptureTarget): boolean {
+  const set = { ...(b._single.update ?? {}), ...(b._single.counter ?? {}) };
+  return generatedKeyInputs(target.translator).some((c) => c in set);
+}
+
+/** MySQL: the keys rows get from an update of their generated key's inputs (all must be set, plainly). */
+async function movedGeneratedKeys(
+  b: BuilderInternals,
+  target: CaptureTarget,
+  trx: Knex.Transaction,
+  before: KeyValue[][],
+): Promise<KeyValue[][]> {
+  const pk = target.translator.primaryKey;
+  if (b._single.counter && Object.keys(b._single.counter).length > 0) {
+    throw uncaptured(target.table.name, 'an update that computes a generated key cannot be captured');
+  }
+  const computed = await evaluateGeneratedKey(trx, generatedKeyOf(target.translator), b._single.update ?? {});
+  if (typeof computed === 'string') throw uncaptured(target.table.name, computed);
+  const update = (b._single.update ?? {}) as Row;
+  return before.map(
+    (key) =>
+      pk.map((c, i) =>
+        c in computed ? computed[c] : c in update ? (update[c] as KeyValue) : key[i],
+      ) as KeyValue[],
+  );
+}
+
 /**
  * Runs one app write inside `trx` (a transaction on the authoritative database) and records the keys
  * it touched in that database's outbox, in the same transaction — now, or through `record` (an app
@@ -117,12 +146,26 @@ export async function captureWrite(
         side: target.side,
         uniqueKeys: target.uniqueKeys,
         hints: target.hints,
+        generatedKey: generatedKeyOf(target.translator),
       },
       trx,
       true,
     );
     result = insert.result;
     raw = insert.keys;
+  } else if ((b._method === 'update' || b._method === 'counter') && movesGeneratedKey(b, target)) {
+    // The update changes what a generated key is computed from: the rows' old keys, then their new ones
+    // (PostgreSQL: RETURNING; MySQL: the key evaluated from the new values).
+    const before = await keysBefore(builder, target, trx);
+    if (target.side === Side.Postgres) {
+      const changed = await returningKeys(builder, pk, target.hints);
+      result = changed.result;
+      raw = [...before, ...changed.keys];
+    } else {
+      const after = await movedGeneratedKeys(b, target, trx, before);
+      result = (await appStatement(builder, undefined, target.hints)).result;
+      raw = [...before, ...after];
+    }
   } else if (
     (b._method === 'update' || b._method === 'counter' || b._method === 'del') &&
     target.side === Side.Postgres &&

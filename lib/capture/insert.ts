@@ -5,6 +5,7 @@ import type { Row } from '../translate/types.js';
 import { internals, isKnexRaw } from '../handle/knex-internals.js';
 import type { ShapeHints } from '../shape/pg-rows.js';
 import { appStatement, internalRows } from './app-statement.js';
+import { evaluateGeneratedKey } from './generated-keys.js';
 import { conflictColumns, isKeyValue, keyOfRow, sameColumns, type KeyValue } from './keys.js';
 
 export interface InsertTarget {
@@ -15,6 +16,8 @@ export interface InsertTarget {
   readonly uniqueKeys?: readonly (readonly string[])[] | undefined;
   /** PostgreSQL: how its client answers as MySQL (the insert's table gives the insert id). */
   readonly hints?: ShapeHints | undefined;
+  /** MySQL: key columns the server computes (generated columns), with their expressions. */
+  readonly generatedKey?: Readonly<Record<string, string>> | undefined;
 }
 
 export interface InsertOutcome {
@@ -80,6 +83,9 @@ export async function runInsert(
     const keys = uniqueKeys([...(given as KeyValue[][]), ...before, ...after]);
     return { result, keys, firstId, addedReturning: false };
   }
+  if (missing && !upsert && target.side === Side.Mysql && Object.keys(target.generatedKey ?? {}).length > 0) {
+    return insertWithGeneratedKey(builder, target, conn, rows);
+  }
   // Given keys are the keys written, except for a PostgreSQL upsert (RETURNING below says which rows).
   if ((!missing && !(upsert && needKeys && target.side === Side.Postgres)) || rows.length === 0) {
     const { result } = await appStatement(builder, undefined, target.hints);
@@ -139,6 +145,42 @@ export async function runInsert(
 function insertIdOf(response: unknown): KeyValue | undefined {
   const header = Array.isArray(response) ? (response[0] as { insertId?: unknown } | undefined) : undefined;
   return header && isKeyValue(header.insertId) ? header.insertId : undefined;
+}
+
+/**
+ * MySQL insert into a table whose key MySQL computes (a generated column, e.g. world_x's `_id` from a
+ * JSON document): each row's key is evaluated from its values first, and checked to exist afterwards
+ * in the same transaction, so the outbox never records a key no row has.
+ */
+async function insertWithGeneratedKey(
+  builder: Knex.QueryBuilder,
+  target: InsertTarget,
+  conn: Knex | Knex.Transaction,
+  rows: readonly Row[],
+): Promise<InsertOutcome> {
+  const pk = target.primaryKey;
+  const generated = target.generatedKey ?? {};
+  const keys: KeyValue[][] = [];
+  for (const row of rows) {
+    const computed = await evaluateGeneratedKey(conn, generated, row);
+    if (typeof computed === 'string') throw uncaptured(target.name, computed);
+    const key = pk.map((c) => (c in computed ? computed[c] : row[c]));
+    if (!key.every(isKeyValue)) throw uncaptured(target.name, 'a key column has no value');
+    keys.push(key);
+  }
+  const { result } = await appStatement(builder, undefined, target.hints);
+  const found = (
+    await internalRows(
+      conn(target.name)
+        .whereIn([...pk], keys as Knex.Value[][])
+        .count({ n: '*' }),
+      target.side,
+    )
+  )[0];
+  if (Number(found?.['n'] ?? 0) < uniqueKeys(keys).length) {
+    throw uncaptured(target.name, 'the computed keys of the inserted rows were not found');
+  }
+  return { result, keys, firstId: Array.isArray(result) ? (result[0] ?? 0) : 0, addedReturning: false };
 }
 
 /** Upsert without key values: the rows now hold the conflict columns' values; select their keys. */

@@ -6,10 +6,16 @@ import { bareColumn, internals, type BuilderStatement } from '../handle/knex-int
 /** Most keys a plain lookup may expand to before a locking pre-select is used instead. */
 const MAX_LOOKUP_KEYS = 10_000;
 
-export type KeyValue = string | number | bigint;
+/** A key part as the driver or the app gives it: binary keys (VARBINARY, bytea) are Buffers. */
+export type KeyValue = string | number | bigint | Buffer;
 
 export function isKeyValue(value: unknown): value is KeyValue {
-  return typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint';
+  return (
+    typeof value === 'string' ||
+    typeof value === 'number' ||
+    typeof value === 'bigint' ||
+    Buffer.isBuffer(value)
+  );
 }
 
 /** Key of a row (values for `side`), or undefined when a key column is missing or not a plain value. */

@@ -8,7 +8,8 @@ import { internals } from '../handle/knex-internals.js';
 import type { StatementWrap } from '../handle/statement-context.js';
 import { appStatement } from './app-statement.js';
 import type { CapturedWrite, CaptureTarget } from './capture.js';
-import { looseLookup, movedKeys } from './capture.js';
+import { looseLookup, movedKeys, movesGeneratedKey } from './capture.js';
+import { generatedKeyOf } from './generated-keys.js';
 import { insertRows } from './insert.js';
 import {
   canonicalKeys,
@@ -43,6 +44,10 @@ export function oneTripKeys(builder: Knex.QueryBuilder, target: CaptureTarget): 
   // PostgreSQL gets the outbox insert as a WITH of the statement: one that has its own keeps the
   // transaction path.
   if (target.side === Side.Postgres && b._statements.some((st) => st.grouping === 'with')) return undefined;
+  // A key the server computes from other columns: the transaction path evaluates it.
+  if (Object.keys(generatedKeyOf(target.translator)).length > 0) {
+    if (b._method === 'insert' || movesGeneratedKey(b, target)) return undefined;
+  }
   if (b._method === 'insert') {
     const rows = insertRows(b._single.insert);
     if (rows.length === 0) return undefined;

@@ -285,6 +285,9 @@ export class Authority {
         await sleep(10);
       }
     }
+    // A process finishing a move another one completed meanwhile has nothing left to do.
+    const taken = (await this.read())[toSide];
+    if (taken?.state === 'writable' && taken.epoch >= epoch) return { ok: true, stage: taken.stage ?? to };
     await this.moveIdentities(from, toSide);
     if (!(await this.#take(toSide, to, epoch))) {
       const now = (await this.read())[toSide];

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Gauge, Histogram } from 'prom-client';
 import type { DualWriteConfig } from '../config/schema.js';
-import { DualWriteError, ErrorCode } from '../errors.js';
+import { ConfigError, DualWriteError, ErrorCode } from '../errors.js';
 import type { WriteGate } from '../handle/gate.js';
 import type { DualWriteEvents } from '../observe/events.js';
 import type { Logger } from '../observe/logger.js';
@@ -101,6 +101,14 @@ export class StageController {
   async start(): Promise<boolean> {
     const cfg = this.#opts.config().flip;
     const wanted = this.#stage;
+    if (planFor(wanted).syncs) {
+      const view = await this.#opts.authority.read();
+      if (!view.mysql || !view.postgres) {
+        throw new ConfigError(
+          `stage ${wanted} syncs, but dualwrite_authority is missing on ${!view.mysql ? 'mysql' : 'postgres'}: run dualwrite init (it records which database takes writes)`,
+        );
+      }
+    }
     const stage = await this.#opts.authority.settleOn(wanted, {
       complete: true,
       timeoutMs: cfg.maxPauseMs,

@@ -192,7 +192,7 @@ export class KeySyncer implements Syncer {
                   });
                   continue;
                 }
-                sink.add(out, text);
+                sink.add(out, text, key);
                 synced.push(key);
               }
               await sink.flush();
@@ -327,7 +327,8 @@ function canonicalKeys(tr: RowTranslator, keys: readonly KeyTuple[], from: Side)
 
 /** Where a sync's translated rows go on the target. */
 interface RowSink {
-  add(row: Row, keyText: string): void;
+  /** `key`: the row's canonical key (a target may compute key columns itself: they are not in `row`). */
+  add(row: Row, keyText: string, key: KeyTuple): void;
   /** Called after each chunk of source rows: lets the target catch up. */
   flush(): Promise<void>;
   end(): Promise<void>;
@@ -338,6 +339,7 @@ interface RowSink {
 /** Multi-row INSERT ... ON CONFLICT / ON DUPLICATE KEY UPDATE at the end (small syncs, MySQL targets). */
 class UpsertSink implements RowSink {
   readonly #rows: Row[] = [];
+  readonly #keys: KeyTuple[] = [];
 
   constructor(
     private readonly trx: Knex.Transaction,
@@ -345,14 +347,15 @@ class UpsertSink implements RowSink {
     private readonly tr: RowTranslator,
   ) {}
 
-  add(row: Row): void {
+  add(row: Row, _keyText: string, key: KeyTuple): void {
     this.#rows.push(row);
+    this.#keys.push(key);
   }
 
   async flush(): Promise<void> {}
 
   async end(): Promise<void> {
-    await upsertRows(this.trx, this.to, this.tr, this.#rows);
+    await upsertRows(this.trx, this.to, this.tr, this.#rows, this.#keys);
   }
 
   async abort(): Promise<void> {}

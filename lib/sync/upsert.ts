@@ -3,7 +3,7 @@ import { DualWriteError, ErrorCode } from '../errors.js';
 import type { Side } from '../stage/stage.js';
 import { keyStep } from '../keys/errors.js';
 import { deleteByKeys, selectByKeys } from '../keys/lookup.js';
-import type { Row, RowTranslator } from '../translate/types.js';
+import type { KeyTuple, Row, RowTranslator } from '../translate/types.js';
 import { bindValue, chunks, placeholders, quoteIdent } from './sql.js';
 
 /** Most bound values per statement (PostgreSQL allows 65535 parameters). */
@@ -26,18 +26,25 @@ export async function upsertRows(
   side: Side,
   tr: RowTranslator,
   rows: readonly Row[],
+  /** Each row's canonical key: key columns the target computes (generated) are not in the rows. @default read from the rows */
+  keys?: readonly KeyTuple[],
 ): Promise<void> {
   const { table, primaryKey } = tr;
-  const groups = new Map<string, Row[]>();
-  for (const row of rows) {
+  const groups = new Map<string, { rows: Row[]; keys: unknown[][] }>();
+  rows.forEach((row, i) => {
     const sig = Object.keys(row).join('\u0000');
+    const given = keys?.[i];
+    const key = given ? tr.keyForSide(given, side) : primaryKey.map((c) => row[c]);
     const group = groups.get(sig);
-    if (group) group.push(row);
-    else groups.set(sig, [row]);
-  }
+    if (group) {
+      group.rows.push(row);
+      group.keys.push(key);
+    } else groups.set(sig, { rows: [row], keys: [key] });
+  });
   const q = (name: string): string => quoteIdent(side, name);
+  const generated = side === 'mysql' ? (tr.generatedKey ?? {}) : {};
   for (const group of groups.values()) {
-    const columns = Object.keys(group[0] ?? {});
+    const columns = Object.keys(group.rows[0] ?? {});
     const nonKey = columns.filter((c) => !primaryKey.includes(c));
     const head =
       side === 'postgres'
@@ -50,38 +57,43 @@ export async function upsertRows(
           ? ` ON CONFLICT (${primaryKey.map(q).join(', ')}) DO NOTHING`
           : ` ON CONFLICT (${primaryKey.map(q).join(', ')}) DO UPDATE SET ${nonKey.map((c) => `${q(c)} = EXCLUDED.${q(c)}`).join(', ')}`;
     } else {
-      const samePk = primaryKey.map((c) => `${q(c)} <=> VALUES(${q(c)})`).join(' AND ');
+      // A generated key column is not inserted: its incoming value is its expression over the inserted values.
+      const incoming = (c: string): string =>
+        !columns.includes(c) && generated[c] ? `(${overValues(generated[c])})` : `VALUES(${q(c)})`;
+      const samePk = primaryKey.map((c) => `${q(c)} <=> ${incoming(c)}`).join(' AND ');
       const updated = [...nonKey, ...primaryKey.filter((c) => columns.includes(c))];
       tail = ` ON DUPLICATE KEY UPDATE ${updated.map((c) => `${q(c)} = IF(${samePk}, VALUES(${q(c)}), ${q(c)})`).join(', ')}`;
     }
     const perStatement = Math.max(1, Math.floor(MAX_BINDINGS / Math.max(1, columns.length)));
     const tuple = placeholders(columns.length);
-    for (const part of chunks(group, perStatement)) {
-      await keyStep(
-        table,
-        `upsert rows on ${side}`,
-        part.map((r) => primaryKey.map((c) => r[c])),
-        () =>
-          db.raw(
-            head + part.map(() => tuple).join(', ') + tail,
-            part.flatMap((row) => columns.map((c) => bindValue(row[c], side))) as Knex.RawBinding[],
-          ),
+    for (let i = 0; i < group.rows.length; i += perStatement) {
+      const part = group.rows.slice(i, i + perStatement);
+      const partKeys = group.keys.slice(i, i + perStatement);
+      await keyStep(table, `upsert rows on ${side}`, partKeys, () =>
+        db.raw(
+          head + part.map(() => tuple).join(', ') + tail,
+          part.flatMap((row) => columns.map((c) => bindValue(row[c], side))) as Knex.RawBinding[],
+        ),
       );
-      if (side === 'mysql') await assertAllPresent(db, tr, part);
+      if (side === 'mysql') await assertAllPresent(db, tr, partKeys);
     }
   }
 }
 
+/** A MySQL generation expression over an upsert's inserted values: each column `c` read as VALUES(`c`). */
+function overValues(expression: string): string {
+  return expression.replace(/`((?:[^`]|``)+)`/g, (column) => `VALUES(${column})`);
+}
+
 /** After a guarded MySQL upsert: every row's key must now exist, or a unique conflict swallowed it. */
-async function assertAllPresent(db: Knex, tr: RowTranslator, rows: readonly Row[]): Promise<void> {
-  const keys = rows.map((r) => tr.primaryKey.map((c) => r[c]));
+async function assertAllPresent(db: Knex, tr: RowTranslator, keys: readonly unknown[][]): Promise<void> {
   const found = await selectByKeys(
     { db, side: 'mysql', translator: tr },
     keys,
     tr.primaryKey,
     'check upserted keys',
   );
-  const missing = rows.length - found.length;
+  const missing = keys.length - found.length;
   if (missing > 0) {
     throw new DualWriteError(
       ErrorCode.SyncFailed,

@@ -1,4 +1,5 @@
 import type { ColumnOverride } from '../config/schema.js';
+import { generationSql } from '../dialect/mysql/generation.js';
 import { TranslationError } from '../errors.js';
 import type { TableSchema } from '../schema/model.js';
 import type { Side } from '../stage/stage.js';
@@ -42,6 +43,7 @@ export class TableTranslator implements RowTranslator {
   readonly table: string;
   readonly primaryKey: readonly string[];
   readonly looseKeyLookup: boolean;
+  readonly generatedKey: Readonly<Record<string, string>>;
   readonly columns: readonly string[];
   /** Column → codec, for columns present on both sides. */
   readonly #codecs: ReadonlyMap<string, ColumnCodec>;
@@ -66,6 +68,12 @@ export class TableTranslator implements RowTranslator {
       codecs.set(m.name, codecFor({ mysql: m, pg: p, override: options.columns?.[m.name] }));
     }
     this.#codecs = codecs;
+    this.generatedKey = Object.fromEntries(
+      this.primaryKey.flatMap((c) => {
+        const expression = mysql.columns.find((col) => col.name === c)?.generated;
+        return expression ? [[c, generationSql(expression)] as const] : [];
+      }),
+    );
     // A text key part under a non-binary collation: 'abc' = 'ABC' (or 'é' = 'e') in a MySQL WHERE.
     this.looseKeyLookup = this.primaryKey.some(
       (c) =>

@@ -24,6 +24,11 @@ export interface RowTranslator {
    * touched must then be read from the rows, not taken from its WHERE. @default false
    */
   readonly looseKeyLookup?: boolean;
+  /**
+   * Key columns MySQL computes (generated columns), with their MySQL expressions: a write's key is then
+   * computed from the columns they read (see capture/generated-keys). @default none
+   */
+  readonly generatedKey?: Readonly<Record<string, string>>;
   /** Columns present on both sides (the ones synced and compared). */
   readonly columns: readonly string[];
   /**

@@ -32,16 +32,26 @@ export function entries(
   return map;
 }
 
-/** Digest of entries: sorted (key, normalised row) pairs, so both sides hash alike exactly when they hold the same rows. */
-export function entriesDigest(e: Entries): string {
-  const hash = createHash('sha256');
-  for (const k of [...e.keys()].sort())
-    hash
-      .update(k)
+/**
+ * Order-independent digest of rows as Node normalises them: the exact sum of a 64-bit hash (SHA-256,
+ * first 8 bytes) of each row's key and normalised columns, as the databases sum theirs. No row is kept.
+ */
+export function rowsDigest(
+  translator: RowTranslator,
+  rows: Iterable<Row>,
+  side: Side,
+  ignore: ReadonlySet<string>,
+): string {
+  let sum = 0n;
+  for (const row of rows) {
+    const hash = createHash('sha256')
+      .update(keyText(keyOf(translator, row, side)))
       .update('\0')
-      .update(e.get(k) ?? '')
-      .update('\n');
-  return hash.digest('hex');
+      .update(canonicalJson(normalizeRow(translator, row, side, ignore)))
+      .digest();
+    sum += hash.readBigInt64BE(0);
+  }
+  return sum.toString();
 }
 
 /** Keys missing on the other side, extra there, or different, from the authoritative side's view. */

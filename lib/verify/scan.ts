@@ -8,8 +8,11 @@ import { readByKeys } from '../shadow/keys.js';
 import { chunkBound, type KeyOrder } from './chunks.js';
 import type { DigestPlan } from './columns.js';
 import { digestRange, rowDigests, type ChunkDigest } from './digest.js';
+import { runOrdered } from './pipeline.js';
 import { diffEntries, entries } from './entries.js';
 
+/** The side whose keys bound the chunks. */
+const BOUND_SIDE: Side = 'postgres';
 /** Smallest chunk an adaptive scan shrinks to. */
 const MIN_ADAPTIVE_ROWS = 500;
 /** Suspect keys of a differing chunk read by key at a time. */
@@ -62,8 +65,8 @@ export interface ChunkOutcome {
 }
 
 /**
- * Walks a table in key-range chunks. The authoritative side gives each chunk's upper bound (the key
- * `chunkRows` rows on); both servers then digest the range at the same time. For a chunk whose digests
+ * Walks a table in key-range chunks. PostgreSQL gives each chunk's upper bound (the key `chunkRows`
+ * rows on); both servers then digest the range at the same time. For a chunk whose digests
  * differ both sides list their row hashes, and only the rows whose hashes differ are fetched and diffed
  * (a write landing during the scan costs a few rows, not a chunk).
  * Up to `concurrency` chunks run at once; outcomes are handed over in key order.
@@ -91,12 +94,14 @@ export async function scanTable(input: ScanInput): Promise<void> {
     }
     return null;
   };
+  // Any key bounds a range on both sides alike; PostgreSQL finds it in its primary-key index, which
+  // holds only keys, where InnoDB's clustered primary key would walk the whole rows.
   const bound = (after: KeyTuple | undefined) =>
     chunkBound({
-      db: db[auth],
-      side: auth,
+      db: db[BOUND_SIDE],
+      side: BOUND_SIDE,
       translator,
-      order: orders[auth],
+      order: orders[BOUND_SIDE],
       after,
       rows: size,
       usable: (key) => unusable(key) === null,
@@ -166,84 +171,33 @@ export async function scanTable(input: ScanInput): Promise<void> {
     return { upTo, equal: false, ...(await resolve(after, upTo)) };
   };
 
-  // A producer keeps `concurrency` chunks running; the consumer takes outcomes in key order, so a
-  // checkpoint write never holds the next chunk back. Outcomes wait for the consumer at most a few deep.
-  const queue: Promise<ChunkOutcome>[] = [];
-  const changed = new Signal();
-  let running = 0;
-  let stopped = false;
-  let failure: { error: unknown } | null = null;
-  let next: Promise<KeyTuple | undefined> | null = null;
-  const produce = async (): Promise<void> => {
-    let after = input.start;
-    next = bound(after);
-    for (;;) {
-      while (!stopped && (running >= input.concurrency || queue.length >= input.concurrency * 4)) {
-        await changed.wait();
-      }
-      const pendingBound: Promise<KeyTuple | undefined> | null = next;
-      if (stopped || pendingBound === null) return;
-      const upTo: KeyTuple | undefined = await pendingBound;
-      const chunkAfter = after;
-      // The next bound is looked up while this chunk is digested.
-      next = upTo === undefined ? null : bound(upTo);
-      next?.catch(() => undefined);
-      after = upTo;
-      await input.throttle.take(size);
-      running += 1;
-      const chunk = runChunk(chunkAfter, upTo).finally(() => {
-        running -= 1;
-        changed.notify();
-      });
-      // Awaited in order by the consumer; this only keeps a failure behind an earlier chunk from going unhandled.
-      chunk.catch(() => undefined);
-      queue.push(chunk);
-      changed.notify();
-      if (upTo === undefined) return;
-    }
-  };
-  const producer = produce().catch((error: unknown) => {
-    failure = { error };
-    changed.notify();
-  });
+  let after = input.start;
+  let next: Promise<KeyTuple | undefined> | null = bound(after);
   try {
-    for (;;) {
-      const first = queue.shift();
-      if (!first) {
-        if (failure) throw (failure as { error: unknown }).error;
-        await changed.wait();
-        continue;
-      }
-      changed.notify();
-      const outcome = await first;
-      if (input.adaptive) {
-        size = outcome.equal
-          ? Math.min(input.chunkRows, Math.ceil(size * 1.25))
-          : Math.max(Math.min(MIN_ADAPTIVE_ROWS, input.chunkRows), Math.floor(size / 2));
-      }
-      await input.onChunk(outcome);
-      if (outcome.upTo === undefined) return;
-    }
+    await runOrdered<ChunkOutcome>({
+      concurrency: input.concurrency,
+      start: async () => {
+        if (next === null) return null;
+        const upTo = await next;
+        const chunkAfter = after;
+        // The next bound is looked up while this chunk is digested.
+        next = upTo === undefined ? null : bound(upTo);
+        next?.catch(() => undefined);
+        after = upTo;
+        await input.throttle.take(size);
+        return { task: runChunk(chunkAfter, upTo) };
+      },
+      consume: async (outcome) => {
+        if (input.adaptive) {
+          size = outcome.equal
+            ? Math.min(input.chunkRows, Math.ceil(size * 1.25))
+            : Math.max(Math.min(MIN_ADAPTIVE_ROWS, input.chunkRows), Math.floor(size / 2));
+        }
+        await input.onChunk(outcome);
+      },
+    });
   } finally {
-    // A failed chunk or callback stops the scan; the queries still running are let finish first.
-    stopped = true;
-    changed.notify();
-    await producer;
-    await Promise.allSettled([...queue, next ?? Promise.resolve(undefined)]);
-  }
-}
-
-/** Wakes everything waiting on it; wait() registers synchronously, so no wake-up is lost. */
-class Signal {
-  #waiters: (() => void)[] = [];
-
-  wait(): Promise<void> {
-    return new Promise((resolve) => this.#waiters.push(resolve));
-  }
-
-  notify(): void {
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const wake of waiters) wake();
+    // A bound looked up ahead of a scan that stopped.
+    await next?.catch(() => undefined);
   }
 }

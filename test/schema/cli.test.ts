@@ -26,6 +26,11 @@ beforeAll(async () => {
     id VARCHAR(36) PRIMARY KEY, name VARCHAR(255), is_active BOOLEAN DEFAULT 1,
     updated_at DATETIME NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP)`);
   await dbs.mysql.raw('CREATE VIEW active_accounts AS SELECT id FROM accounts WHERE is_active');
+  // No primary key: one keyed by a NOT NULL unique key, one nothing identifies.
+  await dbs.mysql.raw(
+    'CREATE TABLE visits (org VARCHAR(20) NOT NULL, n INT NOT NULL, note TEXT, UNIQUE KEY uq_visit (org, n))',
+  );
+  await dbs.mysql.raw('CREATE TABLE events_log (at DATETIME NULL, msg TEXT NULL, UNIQUE KEY (at))');
 });
 
 describe('dualwrite schema', () => {
@@ -35,6 +40,20 @@ describe('dualwrite schema', () => {
     expect(stdout).toContain('CREATE TABLE "accounts"');
     expect(stdout).toMatch(/^-- .*is_active.*tinyint\(1\).*boolean/m);
     expect(stdout).toContain('-- not converted: view active_accounts');
+  });
+
+  it('lists the tables no key identifies first, with both remedies, then the key of every table', async () => {
+    const { stdout, code } = await cli('schema', '--from', dbs.mysqlUrl);
+    expect(code).toBe(0);
+    const report = stdout.slice(stdout.indexOf('-- 1 table(s) without a usable key'));
+    expect(report).toMatch(
+      /^-- 1 table\(s\) without a usable key \(refused by sync, backfill and verify\):\n-- {3}table events_log has no primary key and no NOT NULL unique key: .*Add a primary key .*tables\.events_log\.key: \[columns\].*tables\.events_log\.exclude: true/,
+    );
+    expect(report).toMatch(/^-- .*accounts .*primary key \(id\)/m);
+    expect(report).toMatch(/^-- .*visits .*unique key uq_visit \(org, n\)/m);
+    expect(report).toMatch(/^-- .*events_log .*nothing: refused/m);
+    // The rows come before any column of the report.
+    expect(report.indexOf('events_log')).toBeLessThan(report.indexOf('is_active'));
   });
 
   it('writes --out, applies with --to --apply and prints the report with --json', async () => {

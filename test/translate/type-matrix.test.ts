@@ -1,9 +1,16 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { introspectMysql } from '../../lib/dialect/mysql/introspect.js';
 import { introspectPostgres } from '../../lib/dialect/postgres/introspect.js';
+import { applySchema, convertDatabase } from '../../lib/schema/apply.js';
 import { buildTranslators } from '../../lib/translate/build.js';
 import type { RowTranslator, Row } from '../../lib/translate/types.js';
-import { useFreshDatabases } from '../support/databases.js';
+import {
+  createDatabases,
+  dropDatabases,
+  type TestDatabases,
+  uniqueDatabaseName,
+  useFreshDatabases,
+} from '../support/databases.js';
 import { byFlavour } from '../support/flavours.js';
 
 const dbs = useFreshDatabases('dwmatrix');
@@ -217,3 +224,103 @@ describe('spatial columns ↔ bytea', () => {
     expect(texts[1]).toEqual(texts[0]);
   });
 });
+
+// Types the public sample databases of test/fixtures/corpus bring (see docs/type-mapping.md): converted
+// by dualwrite itself, round-tripped MySQL → PostgreSQL → MySQL, one app shape on both sides.
+const CORPUS_COLUMNS = `
+  id INT NOT NULL PRIMARY KEY,
+  nv VARCHAR(40) CHARACTER SET utf8mb3 NULL,
+  l1 VARCHAR(70) CHARACTER SET latin1 NULL,
+  num NUMERIC(10,2) NULL, money DECIMAL(19,4) NULL, wide VARCHAR(4000) NULL,
+  mt MEDIUMTEXT NULL, lt LONGTEXT NULL, mb MEDIUMBLOB NULL, lb LONGBLOB NULL,
+  cont ENUM('Asia','Europe','North America','South America') NULL, tf ENUM('T','F') NOT NULL DEFAULT 'F',
+  yr SMALLINT NULL, doc JSON NULL,
+  gid VARBINARY(32) GENERATED ALWAYS AS (json_unquote(json_extract(doc, _utf8mb4'$._id'))) STORED,
+  gschema JSON GENERATED ALWAYS AS (_utf8mb4'{"type":"object"}') VIRTUAL`;
+
+describe('types the corpus brings', () => {
+  it('converts them, and round-trips every value MySQL → PostgreSQL → MySQL with one app shape', async () => {
+    // Databases of its own: dualwrite converts every table of the MySQL database.
+    const own = await createDatabases(uniqueDatabaseName('dwcorptypes'));
+    try {
+      await corpusTypes(own);
+    } finally {
+      await dropDatabases(own);
+    }
+  });
+});
+
+async function corpusTypes(dbs: TestDatabases): Promise<void> {
+  for (const t of ['corpus_types', 'corpus_types_back']) {
+    await dbs.mysql.raw(`CREATE TABLE ${t} (${CORPUS_COLUMNS}) DEFAULT CHARSET=utf8mb4`);
+  }
+  await dbs.mysql.raw(`INSERT INTO corpus_types (id) VALUES (1)`);
+  await dbs.mysql
+    .raw(`INSERT INTO corpus_types (id, nv, l1, num, money, wide, mt, lt, mb, lb, cont, tf, yr, doc)
+      VALUES (2, 'São Paulo ß', 'Bob’s ¼ café', 12345678.99, -922337203685477.5808, REPEAT('x', 4000),
+        'line\\r\\nnext', REPEAT('é', 5000), X'00FF', '', 'North America', 'T', -1523,
+        '{"_id": "00005de917d80000000000000000", "Name": "Aruba", "LifeExpectancy": 78.4000015258789, "IndepYear": null}')`);
+  const conversion = await convertDatabase(dbs.mysql);
+  const columns = Object.fromEntries(
+    conversion.report.tables.find((t) => t.name === 'corpus_types')!.columns.map((c) => [c.column, c.to]),
+  );
+  expect(columns).toMatchObject({
+    nv: 'varchar(40)',
+    l1: 'varchar(70)',
+    num: 'numeric(10,2)',
+    money: 'numeric(19,4)',
+    wide: 'varchar(4000)',
+    mt: 'text',
+    lt: 'text',
+    mb: 'bytea',
+    lb: 'bytea',
+    cont: '"corpus_types_cont_t"',
+    tf: '"corpus_types_tf_t"',
+    yr: 'smallint',
+    doc: 'jsonb',
+    gid: 'bytea',
+    gschema: 'jsonb',
+  });
+  await applySchema(dbs.pg, conversion);
+  const pgSchema = await introspectPostgres(dbs.pg);
+  // PostgreSQL computes both generated columns itself.
+  const pgColumns = pgSchema.tables.find((t) => t.name === 'corpus_types')!.columns;
+  expect(pgColumns.filter((c) => c.generated).map((c) => c.name)).toEqual(['gid', 'gschema']);
+  const corpus = buildTranslators(await introspectMysql(dbs.mysql), pgSchema).table('corpus_types');
+
+  const source = (await dbs.mysql('corpus_types').select('*').orderBy('id')) as Row[];
+  await dbs.pg('corpus_types').insert(source.map((r) => corpus.translate(r, 'mysql')));
+  const inPg = (await dbs.pg('corpus_types').select('*').orderBy('id')) as Row[];
+  await dbs.mysql('corpus_types_back').insert(inPg.map((r) => corpus.translate(r, 'postgres')));
+  const again = (await dbs.mysql('corpus_types_back').select('*').orderBy('id')) as Row[];
+  for (let i = 0; i < source.length; i++) {
+    const m = source[i] as Row;
+    expect(corpus.normalize(inPg[i] as Row, 'postgres'), `row ${String(m['id'])} in PG`).toEqual(
+      corpus.normalize(m, 'mysql'),
+    );
+    expect(corpus.normalize(again[i] as Row, 'mysql'), `row ${String(m['id'])} back`).toEqual(
+      corpus.normalize(m, 'mysql'),
+    );
+    expect(corpus.toApp(inPg[i] as Row, 'postgres')).toEqual(corpus.toApp(m, 'mysql'));
+  }
+  const app = corpus.toApp(source[1] as Row, 'mysql');
+  expect(app).toMatchObject({
+    nv: 'São Paulo ß',
+    l1: 'Bob’s ¼ café',
+    num: '12345678.99',
+    money: '-922337203685477.5808',
+    mt: 'line\r\nnext',
+    cont: 'North America',
+    tf: 'T',
+    yr: -1523,
+  });
+  expect(app['lb']).toEqual(Buffer.alloc(0));
+  expect(app['mb']).toEqual(Buffer.from([0x00, 0xff]));
+  expect(app['gid']).toEqual(Buffer.from('00005de917d80000000000000000'));
+  expect(app['gschema']).toEqual({ type: 'object' });
+  // latin1 is cp1252 in MySQL: ’ is stored as the single byte 0x92.
+  const [[bytes]] = (await dbs.mysql.raw('SELECT HEX(l1) AS h FROM corpus_types WHERE id = 2')) as [
+    { h: string }[],
+  ];
+  expect(bytes?.h).toBe('426F62927320BC20636166E9');
+}

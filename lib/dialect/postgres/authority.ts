@@ -79,6 +79,11 @@ export async function moveIdentityPast(
   columns: readonly string[],
   value: bigint,
 ): Promise<void> {
+  if (columns.length === 0) return;
+  // setval is not atomic with concurrent nextval: an insert between reading last_value and setting it
+  // would move the sequence back (a late process finishing a move the side already took). Inserts take
+  // ROW EXCLUSIVE on the table before their defaults run, so SHARE keeps them out meanwhile.
+  await pg.raw('LOCK TABLE ?? IN SHARE MODE', [table]);
   for (const { column, seq } of parse(columns)) {
     await pg.raw(
       // Only forwards: set when the target is past the last value handed out; the next id follows it.
@@ -97,7 +102,7 @@ export const AUTHORITY_READ_SQL = `SELECT state, stage, epoch, EXTRACT(EPOCH FRO
 /** The server's current time, for `updated_at`. */
 export const NOW_SQL = 'clock_timestamp()';
 
-/** Runs `body` with lock waits bounded (sequence changes take no lock that open transactions hold). */
+/** Runs `body` in a transaction with lock waits bounded (the table lock of a sequence move). */
 export async function withBoundedDdlWait<T>(
   knex: Knex,
   ms: number,

@@ -33,6 +33,8 @@ export function binaryCodec({ mysql }: CodecContext): ColumnCodec {
     toPg: padded,
     toMysql,
     normalize: (v) => padded(v).toString('hex'),
+    // `\x…` hex: canonical text that prepare() (keyForSide) turns back into the same bytes.
+    key: (v) => `\\x${padded(v).toString('hex')}`,
     toApp: padded,
     prepare: (v, side) => (side === 'postgres' ? padded(v) : toBuffer(v)),
   };
