@@ -13,7 +13,9 @@ describe('losses found by the fault runs', { timeout: 240_000 }, () => {
   it('a flip made with the CLI while no process ran is completed by the first process that starts', async () => {
     await createFaultTables(dbs);
     for (const k of [dbs.mysql, dbs.pg]) await k('counters').insert({ id: 1, v: 'old' });
-    const cluster = new Cluster(faultConfig(dbs, { stage: 'dual-write' }), { keys: 1, pauseMs: 0 });
+    // A long bound: the first process drains the MySQL outbox before it takes a write, however slow the machine.
+    const config = faultConfig(dbs, { stage: 'dual-write', flip: { quietWindowMs: 0, maxPauseMs: 20_000 } });
+    const cluster = new Cluster(config, { keys: 1, pauseMs: 0 });
     try {
       const before = await createDualWrite({
         configFile: cluster.configFile,

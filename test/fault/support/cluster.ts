@@ -57,7 +57,8 @@ export class Cluster {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new Error(`app ${slot} did not start: ${this.#stderr.join('')}`)),
-        60_000,
+        // Starting a process (transpile, introspection) takes tens of seconds on a loaded machine.
+        180_000,
       );
       proc.stdout?.on('data', (d: Buffer) => {
         if (d.toString().includes('ready')) {
