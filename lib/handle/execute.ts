@@ -2,12 +2,13 @@ import type { Knex } from 'knex';
 import { captureWrite, type CapturedWrite } from '../capture/capture.js';
 import { runInsert } from '../capture/insert.js';
 import { oneTripKeys, runOneTrip } from '../capture/one-trip.js';
+import { driverResult } from '../dialect/results.js';
 import { isMetaTable } from '../meta/tables.js';
 import type { ReadObservation } from '../shadow/types.js';
-import { otherSide, Side, type StagePlan } from '../stage/stage.js';
+import { Side, type StagePlan } from '../stage/stage.js';
 import type { Row, RowTranslator } from '../translate/types.js';
 import { admitWrite, guardWrites } from './admit.js';
-import { internals, isKnexRaw } from './knex-internals.js';
+import { internals, isKnexRaw, onDriverResponse } from './knex-internals.js';
 import { mainTableOf, replay, translatorOf, type QueryState } from './replay.js';
 import { aggregateRenames, appRow, renameKeys, rowsOf, shapeRead } from './results.js';
 import type { TrxScope } from './scope.js';
@@ -149,33 +150,43 @@ async function runRead(
   const { core, context } = state.scope;
   const side = plan.authoritative;
   const { _method: method, _single, _statements } = internals(builder);
+  const observer = core.readObserver;
+  const observed = observer && !trx && plan.shadowReads && (method === 'select' || method === 'first');
+  let response: unknown;
+  if (observed) onDriverResponse(builder, (r) => (response = r));
   const started = performance.now();
   const raw: unknown = await builder;
   const result = side === Side.Postgres ? renameKeys(raw, aggregateRenames(_statements)) : raw;
   const latencyMs = performance.now() - started;
   const translator = translatorOf(state);
   const shaped = shapeRead(method, result, translator, side, _single.pluck);
-  const observer = core.readObserver;
-  if (observer && !trx && plan.shadowReads && (method === 'select' || method === 'first')) {
+  if (observed) {
     const snapshot: QueryState = { ...state, calls: [...state.calls] };
     const at = Date.now();
     // After the caller has its result: shadow reads add no latency.
     setImmediate(() => {
-      const other = otherSide(side);
+      const compiled = builder.toSQL();
       const observation: ReadObservation = {
         table: mainTableOf(snapshot)?.name ?? null,
-        sql: builder.toSQL().sql,
+        sql: compiled.sql,
+        bindings: compiled.bindings,
         servedBy: side,
         rows: rowsOf(method, result),
+        fields: driverResult[side](response).fields,
         latencyMs,
         context,
         at,
-        runOnOther: async () => {
-          const built = replay(snapshot, other, core.knex[other]);
+        run: async (on) => {
+          const built = replay(snapshot, on, core.knex[on]);
+          let reply: unknown;
+          onDriverResponse(built, (r) => (reply = r));
+          const { sql, bindings } = built.toSQL();
+          const begun = performance.now();
           const rows: unknown = await built;
+          const ms = performance.now() - begun;
           const named =
-            other === Side.Postgres ? renameKeys(rows, aggregateRenames(internals(built)._statements)) : rows;
-          return rowsOf(method, named);
+            on === Side.Postgres ? renameKeys(rows, aggregateRenames(internals(built)._statements)) : rows;
+          return { rows: rowsOf(method, named), fields: driverResult[on](reply).fields, ms, sql, bindings };
         },
       };
       try {

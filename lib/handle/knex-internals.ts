@@ -58,3 +58,18 @@ export function bareColumn(column: unknown, table: { name: string; alias: string
   if (parts.length === 2 && (parts[0] === table.alias || parts[0] === table.name)) return parts[1];
   return undefined;
 }
+
+/**
+ * Calls `listener` with the driver's own response to the query (mysql2's `[rows, fields]`, pg's Result):
+ * the field metadata knex drops from builder results. knex passes it as the query object's `response`
+ * of its `query-response` event.
+ */
+export function onDriverResponse(
+  query: Knex.QueryBuilder | Knex.Raw,
+  listener: (response: unknown) => void,
+): void {
+  (query as unknown as NodeJS.EventEmitter).on(
+    'query-response',
+    (_result: unknown, obj: { response?: unknown }) => listener(obj.response),
+  );
+}

@@ -7,6 +7,10 @@ import { Side, type StagePlan } from '../stage/stage.js';
 import type { KeyTuple, Row, RowTranslator } from '../translate/types.js';
 import { RAW_SPEC, mapArgs, type RawSpec } from './replay.js';
 import { admitWrite, guardWrites } from './admit.js';
+import { onDriverResponse } from './knex-internals.js';
+import { driverResult } from '../dialect/results.js';
+import type { DriverResult } from '../dialect/fields.js';
+import type { ReadObservation } from '../shadow/types.js';
 import { appRow } from './results.js';
 import type { Scope, TrxScope } from './scope.js';
 
@@ -92,6 +96,22 @@ async function runRaw(
     !read &&
     plan.syncs &&
     !(options.table && (isMetaTable(options.table) || config.tables[options.table]?.exclude));
+  if (read && !trx && plan.shadowReads && core.readObserver && isComparableSql(spec.sql)) {
+    const query = conn.raw(spec.sql, bindings);
+    let response: unknown;
+    onDriverResponse(query, (r) => (response = r));
+    const started = performance.now();
+    const result: unknown = await query;
+    observeRawRead(
+      scope,
+      spec,
+      options,
+      side,
+      driverResult[side](response ?? result),
+      performance.now() - started,
+    );
+    return shapeRaw(result, side, translator);
+  }
   if (!syncs) return shapeRaw(await conn.raw(spec.sql, bindings), side, translator);
   if (config.capture.mode === 'triggers') {
     const result = await conn.raw(spec.sql, bindings);
@@ -129,6 +149,56 @@ async function runRaw(
   });
   core.notify();
   return shapeRaw(result, side, t);
+}
+
+/** Reads compared by shadow reads: SELECT and WITH (SHOW, EXPLAIN and the like answer about each server itself). */
+function isComparableSql(sql: string): boolean {
+  return /^\s*(\(\s*)*(select|with)\b/i.test(sql);
+}
+
+/** Hands a raw read to the read observer after the caller has its result, like builder reads. */
+function observeRawRead(
+  scope: Scope,
+  spec: RawSpec,
+  options: RawOptions,
+  side: Side,
+  served: DriverResult,
+  latencyMs: number,
+): void {
+  const { core, context } = scope;
+  const observer = core.readObserver;
+  if (!observer) return;
+  const at = Date.now();
+  setImmediate(() => {
+    const bindingsOn = (on: Side): unknown => mapArgs(spec.bindings ?? [], on, core.knex[on]);
+    const observation: ReadObservation = {
+      table: options.table ?? null,
+      sql: spec.sql,
+      bindings: bindingsOn(side),
+      servedBy: side,
+      rows: served.rows,
+      fields: served.fields,
+      latencyMs,
+      context,
+      at,
+      run: async (on) => {
+        const bindings = bindingsOn(on);
+        const query = core.knex[on].raw(spec.sql, bindings as Knex.RawBinding);
+        let reply: unknown;
+        onDriverResponse(query, (r) => (reply = r));
+        const begun = performance.now();
+        const result: unknown = await query;
+        const ms = performance.now() - begun;
+        const { rows, fields } = driverResult[on](reply ?? result);
+        return { rows, fields, ms, sql: spec.sql, bindings };
+      },
+    };
+    try {
+      observer.observe(observation);
+    } catch (error) {
+      core.logger.warn({ err: error }, 'read observer threw; ignored');
+    }
+  });
 }
 
 /** Raw results in the shape knex gives on MySQL (`[rows, fields]`), whichever side ran them. */

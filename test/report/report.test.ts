@@ -56,8 +56,10 @@ describe('dualwrite report', () => {
     await appendMismatches(config.shadow.mismatchLog, records);
     const book = new LatencyBook();
     for (let i = 1; i <= 100; i++) {
-      book.record('abc123def456', 'select * from patients where id = ?', 'patients', 'mysql', i / 10);
-      book.record('abc123def456', 'select * from patients where id = ?', 'patients', 'postgres', i / 8);
+      book.recordPair('abc123def456', 'select * from patients where id = ?', 'patients', {
+        mysql: i / 10,
+        postgres: i / 8,
+      });
     }
     await writeFile(
       config.shadow.latencyFile,

@@ -34,6 +34,7 @@ function configFor(extra: Partial<DualWriteConfigInput> = {}) {
       latencyFile: join(dir, 'latency.json'),
       recheckTimeoutMs: 5000,
       recheckIntervalMs: 50,
+      latencySampleRate: 1,
       ...extra.shadow,
     },
     tables: { patients: { sensitiveColumns: ['full_name'] }, ...extra.tables },
@@ -330,12 +331,12 @@ describe('ShadowReader', () => {
     const slow = await observedRead(dbs, 'clinics', (k) => k('clinics').where({ id: 1 }));
     const blocked: ReadObservation = {
       ...slow,
-      runOnOther: async () => {
+      run: async (side) => {
         await new Promise((r) => setTimeout(r, 200));
-        return slow.runOnOther();
+        return slow.run(side);
       },
     };
-    const failing: ReadObservation = { ...slow, runOnOther: () => Promise.reject(new Error('pg is down')) };
+    const failing: ReadObservation = { ...slow, run: () => Promise.reject(new Error('pg is down')) };
     const errors: string[] = [];
     shadow.on('checkError', (e) => errors.push(e.error.message));
     for (let i = 0; i < 10; i++) shadow.observe(blocked);
