@@ -206,12 +206,25 @@ function changedKeys(
   return new Set(c.diffs.map((d) => keyText(d.key as KeyTuple)));
 }
 
+/** A run and the side it ran on. */
+export interface SideRun {
+  side: Side;
+  run: ReadRun;
+}
+
 export interface RerunInput {
   /** Outboxes of both databases, the authoritative one first. */
   outboxes: readonly [Knex, Knex];
-  /** Tables the read involves (null: any table: the outboxes must be quiet altogether). */
+  /**
+   * Whether nothing the read depends on is pending in either outbox, given the runs seen so far (a keyed
+   * result checks its rows' keys, other tables are checked whole).
+   */
+  quiet(runs: readonly SideRun[]): Promise<boolean>;
+  /** Tables the read involves (null: any table), for the wait until the outboxes drained past the read. */
   tables: readonly string[] | null;
   authoritativeSide: Side;
+  /** The runs that showed the difference first (served and other side). */
+  seen: readonly SideRun[];
   run(side: Side): Promise<ReadRun>;
   /** Compares a run of the authoritative side with a run of `side` (plans the columns from their metadata). */
   compare(authoritative: ReadRun, against: ReadRun, side: Side): Promise<CompareResult>;
@@ -234,10 +247,10 @@ export interface RerunResult {
 
 /**
  * Confirms a difference of a read without keys (or with differences in joined and computed columns) by
- * running it again on both sides once both outboxes have drained past it: each re-run counts only when
- * nothing of the tables read is pending in either outbox before and after it, and the authoritative side
- * answers the same before and after the other side's run. The difference is confirmed when `rounds` such
- * re-runs show it the same; it is lag as soon as one re-run matches.
+ * running it again on both sides once both outboxes have drained past it. A re-run that matches makes
+ * it lag. A re-run counts towards confirmation only when it is settled: nothing it depends on pending in
+ * either outbox before and after it, and the authoritative side answering the same before and after the
+ * other side's run. The difference is confirmed when `rounds` settled re-runs show it the same.
  */
 export async function confirmByRerun(input: RerunInput): Promise<RerunResult> {
   const { outboxes, tables } = input;
@@ -245,7 +258,8 @@ export async function confirmByRerun(input: RerunInput): Promise<RerunResult> {
   const other = otherSide(auth);
   const deadline = Date.now() + input.wait.timeoutMs;
   const maxAttempts = input.rounds * 3;
-  const pendingAtFirst = await tablesPending(outboxes, tables);
+  const seen = [...input.seen];
+  const pendingAtFirst = !(await input.quiet(seen));
   let watermarks = await Promise.all(outboxes.map(outboxWatermark));
   let attempts = 0;
   let reads = 0;
@@ -255,22 +269,19 @@ export async function confirmByRerun(input: RerunInput): Promise<RerunResult> {
     // Entries written before the read (and before the previous re-run) must have synced first.
     while ((await tablesPending(outboxes, tables, watermarks)) && Date.now() < deadline)
       await sleep(input.wait.intervalMs);
-    if (await tablesPending(outboxes, tables)) {
-      watermarks = await Promise.all(outboxes.map(outboxWatermark));
-      await sleep(input.wait.intervalMs);
-      continue;
-    }
     attempts += 1;
+    const before = await input.quiet(seen);
     const first = await input.run(auth);
     const otherRun = await input.run(other);
     const second = await input.run(auth);
     reads += 3;
-    const settled = !(await tablesPending(outboxes, tables));
+    seen.push({ side: auth, run: first }, { side: other, run: otherRun }, { side: auth, run: second });
     const compared = await input.compare(first, otherRun, other);
     if (compared.diffs.length === 0)
       return { outcome: 'lag', compared: null, runs: null, evidence: evidence(0), reads };
-    const stable = (await input.compare(first, second, auth)).diffs.length === 0;
-    if (!settled || !stable) {
+    const settled =
+      before && (await input.compare(first, second, auth)).diffs.length === 0 && (await input.quiet(seen));
+    if (!settled) {
       // Raced by a write: this re-run tells nothing either way.
       watermarks = await Promise.all(outboxes.map(outboxWatermark));
       continue;

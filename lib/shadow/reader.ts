@@ -286,10 +286,13 @@ export class ShadowReader extends EventEmitter<ShadowEvents> implements ReadObse
         timed,
         authoritativeFirst: timed && this.#pairs++ % 2 === 0,
         onPending: (t, keys) => this.emit('recheck', { table: t, keys }),
+        known: (d) => this.#seen.has(differenceIdentity(d, parsed.fingerprint)),
       });
       this.#account(outcome, parsed, table, label, started);
       if (outcome.result === 'mismatch') await this.#report(obs, outcome, parsed);
       else if (outcome.result === 'dismissed') await this.#dismiss(obs, outcome, parsed);
+      else if (outcome.result === 'repeated')
+        await this.#refreshState(obs.table, outcome.diffs[0], parsed, false);
     } catch (error) {
       this.#stats.errors += 1;
       this.#metrics.checks.inc({ table: label, result: 'error' });
@@ -351,6 +354,31 @@ export class ShadowReader extends EventEmitter<ShadowEvents> implements ReadObse
         table: label,
         result: outcome.result === 'mismatch' ? 'mismatch' : 'match',
       });
+  }
+
+  /**
+   * The flip's quiet window starts again at every confirmed mismatch; a difference seen again keeps it
+   * open, refreshed at most every STATE_REFRESH_MS.
+   */
+  async #refreshState(
+    table: string | null,
+    first: { kind: string } | undefined,
+    shape: { fingerprint: string },
+    fresh: boolean,
+  ): Promise<void> {
+    if (!fresh && Date.now() - this.#stateAt < STATE_REFRESH_MS) return;
+    this.#stateAt = Date.now();
+    try {
+      await writeState(this.#db.postgres, LAST_MISMATCH_STATE, {
+        at: new Date().toISOString(),
+        status: 'confirmed',
+        table,
+        kind: first?.kind,
+        fingerprint: shape.fingerprint,
+      });
+    } catch (error) {
+      this.#log.error({ err: error }, `writing ${LAST_MISMATCH_STATE} failed`);
+    }
   }
 
   /** A dismissed difference goes to the log as an example (rate-limited), never to the flip's state. */
@@ -418,22 +446,7 @@ export class ShadowReader extends EventEmitter<ShadowEvents> implements ReadObse
     } catch (error) {
       this.#log.error({ err: error }, 'writing the mismatch log failed');
     }
-    // A difference seen again still keeps the flip's quiet window open, refreshed now and then.
-    if (records.length > 0 || Date.now() - this.#stateAt >= STATE_REFRESH_MS) {
-      this.#stateAt = Date.now();
-      const first = records[0] ?? outcome.diffs[0];
-      try {
-        await writeState(this.#db.postgres, LAST_MISMATCH_STATE, {
-          at: new Date().toISOString(),
-          status: 'confirmed',
-          table,
-          kind: first?.kind,
-          fingerprint: shape.fingerprint,
-        });
-      } catch (error) {
-        this.#log.error({ err: error }, `writing ${LAST_MISMATCH_STATE} failed`);
-      }
-    }
+    await this.#refreshState(table, records[0] ?? outcome.diffs[0], shape, records.length > 0);
     for (const record of records) {
       this.#log.warn({ mismatch: record }, 'shadow read mismatch');
       this.emit('mismatch', record);

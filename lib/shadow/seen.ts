@@ -35,6 +35,10 @@ export class SeenDifferences {
 
   constructor(private readonly limit = 10_000) {}
 
+  has(identity: string): boolean {
+    return this.#seen.has(identity);
+  }
+
   /** Whether `identity` was recorded before; records it as seen now. */
   seenBefore(identity: string): boolean {
     const known = this.#seen.has(identity);
