@@ -8,7 +8,7 @@ import type { ReadObservation } from '../shadow/types.js';
 import { Side, type StagePlan } from '../stage/stage.js';
 import type { Row, RowTranslator } from '../translate/types.js';
 import { admitWrite, guardWrites } from './admit.js';
-import { internals, isKnexRaw, onDriverResponse } from './knex-internals.js';
+import { internals, isKnexRaw, onDriverResponse, runObserved } from './knex-internals.js';
 import { mainTableOf, replay, translatorOf, type QueryState } from './replay.js';
 import { aggregateRenames, appRow, renameKeys, rowsOf, shapeRead } from './results.js';
 import type { TrxScope } from './scope.js';
@@ -178,12 +178,8 @@ async function runRead(
         at,
         run: async (on) => {
           const built = replay(snapshot, on, core.knex[on]);
-          let reply: unknown;
-          onDriverResponse(built, (r) => (reply = r));
           const { sql, bindings } = built.toSQL();
-          const begun = performance.now();
-          const rows: unknown = await built;
-          const ms = performance.now() - begun;
+          const { result: rows, response: reply, ms } = await runObserved(built);
           const named =
             on === Side.Postgres ? renameKeys(rows, aggregateRenames(internals(built)._statements)) : rows;
           return { rows: rowsOf(method, named), fields: driverResult[on](reply).fields, ms, sql, bindings };

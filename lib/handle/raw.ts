@@ -7,7 +7,7 @@ import { Side, type StagePlan } from '../stage/stage.js';
 import type { KeyTuple, Row, RowTranslator } from '../translate/types.js';
 import { RAW_SPEC, mapArgs, type RawSpec } from './replay.js';
 import { admitWrite, guardWrites } from './admit.js';
-import { onDriverResponse } from './knex-internals.js';
+import { onDriverResponse, runObserved } from './knex-internals.js';
 import { driverResult } from '../dialect/results.js';
 import type { DriverResult } from '../dialect/fields.js';
 import type { ReadObservation } from '../shadow/types.js';
@@ -184,12 +184,8 @@ function observeRawRead(
       run: async (on) => {
         const bindings = bindingsOn(on);
         const query = core.knex[on].raw(spec.sql, bindings as Knex.RawBinding);
-        let reply: unknown;
-        onDriverResponse(query, (r) => (reply = r));
-        const begun = performance.now();
-        const result: unknown = await query;
-        const ms = performance.now() - begun;
-        const { rows, fields } = driverResult[on](reply ?? result);
+        const { result, response, ms } = await runObserved(query);
+        const { rows, fields } = driverResult[on](response ?? result);
         return { rows, fields, ms, sql: spec.sql, bindings };
       },
     };

@@ -143,9 +143,14 @@ export async function checkRead(obs: ReadObservation, ctx: CheckContext): Promis
   const wait = { timeoutMs: cfg.shadow.recheckTimeoutMs, intervalMs: cfg.shadow.recheckIntervalMs };
   const rounds = cfg.shadow.confirmRuns;
   const keyTable = first.key?.table;
+  const named = translators ? tablesNamed(`${obs.sql}\n${otherRun.sql}`, translators.tableNames()) : [];
+  // A row missing from a join (or a read filtered on other tables) may be missing for a reason outside
+  // the row: only a read of its own table can be confirmed by reading the key.
+  const ownTableOnly = named.every((t) => t === keyTable);
   const ownColumns = (d: RowDiff): boolean =>
-    d.kind !== DiffKind.Different || d.columns.every((c) => c.source?.startsWith(`${keyTable}.`) === true);
-
+    d.kind === DiffKind.Different
+      ? d.columns.every((c) => c.source?.startsWith(`${keyTable}.`) === true)
+      : ownTableOnly;
   if (keyTable && translators && first.diffs.every(ownColumns)) {
     const translator = translators.table(keyTable);
     for (const c of translator.columns) if (!sources.has(c)) sources.set(c, `${keyTable}.${c}`);
@@ -212,7 +217,6 @@ export async function checkRead(obs: ReadObservation, ctx: CheckContext): Promis
       evidence: null,
     };
   }
-  const named = translators ? tablesNamed(`${obs.sql}\n${otherRun.sql}`, translators.tableNames()) : [];
   const tables = [
     ...new Set([
       ...named,
@@ -249,6 +253,7 @@ export async function checkRead(obs: ReadObservation, ctx: CheckContext): Promis
   const rerun = await confirmByRerun({
     outboxes,
     quiet,
+    onPending: () => ctx.onPending(keyed?.table ?? obs.table ?? tables[0] ?? '(raw)', 0),
     tables: tables.length > 0 ? tables : null,
     authoritativeSide: auth,
     seen: [

@@ -220,6 +220,8 @@ export interface RerunInput {
    * result checks its rows' keys, other tables are checked whole).
    */
   quiet(runs: readonly SideRun[]): Promise<boolean>;
+  /** Called when something the read depends on is pending and the wait for its sync begins. */
+  onPending?: () => void;
   /** Tables the read involves (null: any table), for the wait until the outboxes drained past the read. */
   tables: readonly string[] | null;
   authoritativeSide: Side;
@@ -260,6 +262,7 @@ export async function confirmByRerun(input: RerunInput): Promise<RerunResult> {
   const maxAttempts = input.rounds * 3;
   const seen = [...input.seen];
   const pendingAtFirst = !(await input.quiet(seen));
+  if (pendingAtFirst) input.onPending?.();
   let watermarks = await Promise.all(outboxes.map(outboxWatermark));
   let attempts = 0;
   let reads = 0;

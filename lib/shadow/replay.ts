@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { DualWriteConfig } from '../config/schema.js';
 import { driverResult } from '../dialect/results.js';
-import { onDriverResponse } from '../handle/knex-internals.js';
+import { runObserved } from '../handle/knex-internals.js';
 import { isConfirmed, type MismatchRecord, type RecordedQuery } from '../report/records.js';
 import { createRedactor } from '../report/redact.js';
 import type { Side } from '../stage/stage.js';
@@ -35,12 +35,7 @@ export interface ReplayResult {
 /** Runs recorded SQL again on one side, timed and with its field metadata, like the handle does. */
 async function runRecorded(db: Knex, side: Side, query: RecordedQuery): Promise<ReadRun> {
   const bindings = decodeBindings(query.bindings ?? []);
-  const raw = db.raw(query.sql, bindings as Knex.RawBinding);
-  let response: unknown;
-  onDriverResponse(raw, (r) => (response = r));
-  const started = performance.now();
-  const result: unknown = await raw;
-  const ms = performance.now() - started;
+  const { result, response, ms } = await runObserved(db.raw(query.sql, bindings as Knex.RawBinding));
   const { rows, fields } = driverResult[side](response ?? result);
   return { rows, fields, ms, sql: query.sql, bindings };
 }
@@ -57,13 +52,15 @@ async function runKeyRead(
   const values = t.keyForSide(key, side);
   const query = db(table).select(t.columns as string[]);
   t.primaryKey.forEach((c, i) => query.where(c, values[i] as Knex.Value));
-  let response: unknown;
-  onDriverResponse(query, (r) => (response = r));
   const { sql, bindings } = query.toSQL();
-  const started = performance.now();
-  const rows = (await query) as Record<string, unknown>[];
-  const ms = performance.now() - started;
-  return { rows, fields: driverResult[side](response).fields, ms, sql, bindings };
+  const { result, response, ms } = await runObserved(query);
+  return {
+    rows: result as Record<string, unknown>[],
+    fields: driverResult[side](response).fields,
+    ms,
+    sql,
+    bindings,
+  };
 }
 
 /** The read a record can be re-run as: its recorded query when its bindings were kept, else its key. */

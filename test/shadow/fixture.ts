@@ -1,10 +1,12 @@
-import { performance } from 'node:perf_hooks';
+import { join } from 'node:path';
 import type { Knex } from 'knex';
+import { validateConfig } from '../../lib/config/load.js';
+import type { DualWriteConfig, DualWriteConfigInput } from '../../lib/config/schema.js';
 import { introspectMysql } from '../../lib/dialect/mysql/introspect.js';
 import { introspectPostgres } from '../../lib/dialect/postgres/introspect.js';
 import { initMetaTables } from '../../lib/meta/init.js';
 import { driverResult } from '../../lib/dialect/results.js';
-import { onDriverResponse } from '../../lib/handle/knex-internals.js';
+import { runObserved } from '../../lib/handle/knex-internals.js';
 import type { ReadObservation, ReadRun, RequestContext } from '../../lib/shadow/types.js';
 import type { Side } from '../../lib/stage/stage.js';
 import { KeySyncer } from '../../lib/sync/syncer.js';
@@ -104,12 +106,8 @@ export async function observedRead(
   const db = { mysql: dbs.mysql, postgres: dbs.pg };
   const run = async (side: Side): Promise<ReadRun> => {
     const query = build(db[side]);
-    let response: unknown;
-    onDriverResponse(query, (r) => (response = r));
     const { sql, bindings } = query.toSQL();
-    const started = performance.now();
-    const result = (await query) as unknown;
-    const ms = performance.now() - started;
+    const { result, response, ms } = await runObserved(query);
     const { rows, fields } = driverResult[side](response ?? result);
     // Builder results are the rows themselves (a single row for .first()).
     const own = Array.isArray(result) && !Array.isArray(result[0]) ? (result as Row[]) : undefined;
@@ -129,4 +127,30 @@ export async function observedRead(
     run,
     at: Date.now(),
   };
+}
+
+/**
+ * Config of a ShadowReader test: every read sampled and timed, its own mismatch log in `dir`, short
+ * re-check waits; `extra` overrides (its `shadow` merged).
+ */
+export function shadowTestConfig(
+  dbs: TestDatabases,
+  dir: string,
+  extra: Partial<DualWriteConfigInput> = {},
+): DualWriteConfig {
+  return validateConfig({
+    stage: 'shadow',
+    mysql: { url: dbs.mysqlUrl },
+    postgres: { url: dbs.pgUrl },
+    ...extra,
+    shadow: {
+      sampleRate: 1,
+      mismatchLog: join(dir, `mismatches-${Math.random().toString(36).slice(2)}.jsonl`),
+      latencyFile: join(dir, 'latency.json'),
+      recheckTimeoutMs: 5000,
+      recheckIntervalMs: 50,
+      latencySampleRate: 1,
+      ...extra.shadow,
+    },
+  });
 }

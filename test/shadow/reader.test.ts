@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { validateConfig } from '../../lib/config/load.js';
 import type { DualWriteConfigInput } from '../../lib/config/schema.js';
 import { serveMetrics } from '../../lib/report/metrics.js';
 import { readMismatches } from '../../lib/report/records.js';
@@ -16,27 +15,15 @@ import { enqueueKeys } from '../../lib/sync/outbox.js';
 import { SyncWorker } from '../../lib/sync/worker.js';
 import { useFreshDatabases } from '../support/databases.js';
 import { setAuthority } from '../support/dualwrite.js';
-import { observedRead, PATIENTS, setUpClinic, type Clinic } from './fixture.js';
+import { observedRead, PATIENTS, setUpClinic, shadowTestConfig, type Clinic } from './fixture.js';
 
 const dbs = useFreshDatabases('dwshadow');
 let clinic: Clinic;
 let dir: string;
 
 function configFor(extra: Partial<DualWriteConfigInput> = {}) {
-  return validateConfig({
-    stage: 'shadow',
-    mysql: { url: dbs.mysqlUrl },
-    postgres: { url: dbs.pgUrl },
+  return shadowTestConfig(dbs, dir, {
     ...extra,
-    shadow: {
-      sampleRate: 1,
-      mismatchLog: join(dir, `mismatches-${Math.random().toString(36).slice(2)}.jsonl`),
-      latencyFile: join(dir, 'latency.json'),
-      recheckTimeoutMs: 5000,
-      recheckIntervalMs: 50,
-      latencySampleRate: 1,
-      ...extra.shadow,
-    },
     tables: { patients: { sensitiveColumns: ['full_name'] }, ...extra.tables },
   });
 }

@@ -48,8 +48,6 @@ const VISITS = 400;
 const STAFF = 24;
 /** Patients written all the time (clinics 1–4, two of them in clinics 1 and 2). */
 export const HOT = [1, 2, 3, 4, 5, 6];
-/** Patients of clinic 4 nobody writes: where keyed differences are planted. */
-const COLD = [92, 96, 100, 104, 108, 112, 116, 120];
 const clinicOf = (patient: number): number => ((patient - 1) % 4) + 1;
 
 /** Key order and spacing as an app would write them; every server stores them its own way. */
@@ -188,47 +186,50 @@ export function writer(db: DualWriteDb, rnd: () => number, firstVisitId: number)
   };
 }
 
-/** What a read of the workload is called and runs (through the handle). */
+/** What a read of the workload is called and runs (through the handle); `n` counts its runs. */
 export interface WorkloadRead {
   name: string;
-  run(db: DualWriteDb, rnd: () => number): Promise<unknown>;
+  run(db: DualWriteDb, n: number): Promise<unknown>;
 }
 
-const patientIds = (rnd: () => number): number => (rnd() < 0.5 ? pick(rnd, HOT) : pick(rnd, [...COLD, 9004]));
+/** The n-th of `xs`, round and round: each read's first runs visit the rows differences are planted in. */
+const nth = <T>(xs: readonly T[], n: number): T => xs[n % xs.length] as T;
+/** Planted rows first, hot and cold keys in turn. */
+const POINT_KEYS = [104, 1, 108, 2, 112, 3, 9004, 4, 92, 5, 96, 6, 100, 116, 120];
 
 /** The read mix: keyed and unkeyed, joins with JSON on both sides, aggregates, CTEs, raw reads, time functions. */
 export const READS: readonly WorkloadRead[] = [
   {
     name: 'patient by key (hot and cold keys)',
-    run: (db, rnd) =>
+    run: (db, n) =>
       db('patients')
-        .where({ id: patientIds(rnd) })
+        .where({ id: nth(POINT_KEYS, n) })
         .first(),
   },
   {
     name: 'patients of a clinic',
-    run: (db, rnd) =>
+    run: (db, n) =>
       db('patients')
-        .where('clinic_id', pick(rnd, [1, 2, 3, 4]))
-        .where('id', '>', rnd() < 0.5 ? 0 : 90)
+        .where('clinic_id', nth([4, 1, 2, 3], n))
+        .where('id', '>', nth([90, 0], n))
         .orderBy('id')
         .limit(40),
   },
   {
     name: 'patients joined with their clinic (JSON on both sides)',
-    run: (db, rnd) =>
+    run: (db, n) =>
       db('patients as p')
         .join('clinics as c', 'c.id', 'p.clinic_id')
         .select('p.id', 'p.full_name', 'p.prefs', 'p.balance', 'c.settings', 'c.city')
-        .where('p.clinic_id', pick(rnd, [1, 2, 3, 4]))
-        .where('p.id', '>', rnd() < 0.5 ? 0 : 90)
+        .where('p.clinic_id', nth([2, 4, 1, 3], n))
+        .where('p.id', '>', nth([0, 90, 90, 0], n))
         .orderBy('p.id'),
   },
   {
     name: 'visits of a patient through a CTE',
-    run: (db, rnd) => {
+    run: (db, n) => {
       // Outside the callback: knex calls it again each time the query is built for a side.
-      const patient = pick(rnd, [...HOT, 88, 9, 13]);
+      const patient = nth([88, ...HOT, 9, 13], n);
       return db
         .queryBuilder()
         .with('recent', (qb) =>
@@ -241,11 +242,11 @@ export const READS: readonly WorkloadRead[] = [
   },
   {
     name: 'raw read by keys',
-    run: (db, rnd) =>
+    run: (db, n) =>
       db.raw('SELECT id, clinic_id, prefs, seen_at, is_vip FROM patients WHERE id IN (?, ?, ?)', [
-        patientIds(rnd),
-        patientIds(rnd),
-        patientIds(rnd),
+        nth(POINT_KEYS, n + 4),
+        nth(POINT_KEYS, n + 1),
+        nth(POINT_KEYS, n + 9),
       ]),
   },
   {
@@ -284,10 +285,10 @@ export const READS: readonly WorkloadRead[] = [
   },
   {
     name: 'staff of a clinic, without a key',
-    run: (db, rnd) =>
+    run: (db, n) =>
       db('staff')
         .select('clinic_id', 'name', 'role', 'joined')
-        .where('clinic_id', pick(rnd, [1, 2, 3, 4]))
+        .where('clinic_id', nth([3, 4, 1, 2], n))
         .orderBy('name'),
   },
   {
@@ -296,8 +297,8 @@ export const READS: readonly WorkloadRead[] = [
   },
   {
     name: 'dates and years from expressions, raw',
-    run: (db, rnd) => {
-      const from = 90 + Math.floor(rnd() * 25);
+    run: (db, n) => {
+      const from = 90 + ((n * 7) % 25);
       return db.raw(
         'SELECT id, CAST(seen_at AS DATE) AS seen_day, EXTRACT(YEAR FROM born) AS born_year FROM patients WHERE id BETWEEN ? AND ?',
         [from, from + 6],
@@ -306,10 +307,10 @@ export const READS: readonly WorkloadRead[] = [
   },
   {
     name: 'visit times of a patient (microseconds)',
-    run: (db, rnd) =>
+    run: (db, n) =>
       db('visits')
         .select('id', 'at', 'fee')
-        .where('patient_id', pick(rnd, [...HOT, 88])),
+        .where('patient_id', nth([88, ...HOT], n)),
   },
   { name: 'current time, raw', run: (db) => db.raw('SELECT CURRENT_TIMESTAMP AS now_at') },
   {
@@ -361,11 +362,9 @@ export async function plantDifferences(other: Knex, otherSide: Side): Promise<Pl
     is_vip: otherSide === 'postgres' ? false : 0,
     prefs: '{"lang": "en"}',
   });
-  await other('patients')
-    .where({ id: 112 })
-    .update({
-      prefs: '{"lang": "de", "reminders": {"sms": false, "email": true}, "tags": [3, "x"], "score": 111.1}',
-    });
+  await other('patients').where({ id: 112 }).update({
+    prefs: '{"lang": "de", "reminders": {"sms": false, "email": true}, "tags": [3, "x"], "score": 111.1}',
+  });
   await other('visits').where({ id: 201 }).update({ fee: '9999.99' });
   await other('clinics').where({ id: 3 }).update({ name: 'Clinic Three' });
   await other('clinics').where({ id: 2 }).update({
