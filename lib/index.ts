@@ -44,13 +44,17 @@ export { findTable } from './schema/model.js';
 export type { IndexSchema, ForeignKeySchema, CheckSchema } from './schema/model.js';
 export { buildTranslators, type TranslationConfig } from './translate/build.js';
 export { TableTranslator, type TableTranslationOptions } from './translate/table.js';
-export type { ReadObservation, ReadObserver, RequestContext } from './shadow/types.js';
+export type { ReadObservation, ReadObserver, ReadRun, RequestContext } from './shadow/types.js';
+export { FieldKind, type ResultField } from './dialect/fields.js';
+export { replayMismatches, type ReplayOptions, type ReplayResult } from './shadow/replay.js';
+export type { Evidence } from './shadow/confirm.js';
 export {
   ShadowReader,
   LAST_MISMATCH_STATE,
   type ShadowReaderOptions,
   type ShadowEvents,
   type ShadowStats,
+  type SkipReason,
 } from './shadow/reader.js';
 export {
   compareResults,
@@ -71,7 +75,13 @@ export {
   verifyCheckpointName,
 } from './verify/verify.js';
 export { createRedactor, hashValue, SensitiveMode, type Redactor } from './report/redact.js';
-export { readMismatches, type MismatchRecord } from './report/records.js';
+export {
+  readMismatches,
+  isConfirmed,
+  DismissReason,
+  type MismatchRecord,
+  type RecordedQuery,
+} from './report/records.js';
 export { shadowMetrics, verifyMetrics, serveMetrics } from './report/metrics.js';
 export { writeReport, formatSummary, type WriteReportOptions } from './report/report.js';
 export { loadReportData, summarize, type ReportData, type ReportSummary } from './report/data.js';

@@ -127,6 +127,16 @@ export const configSchema = z
         recheckTimeoutMs: z.number().int().positive().default(10_000),
         /** Poll interval while waiting for pending keys to sync, ms. @default 100 */
         recheckIntervalMs: z.number().int().positive().default(100),
+        /**
+         * Settled re-runs (or re-reads by key) that must show the same difference before it counts as a
+         * mismatch; at most three times as many are made, within `recheckTimeoutMs`. @default 2
+         */
+        confirmRuns: z.number().int().min(1).max(10).default(2),
+        /**
+         * Share of compared reads also timed on both sides, back to back and alternating which side runs
+         * first, for the latency per query shape (costs one more read on the authoritative side). @default 0.1
+         */
+        latencySampleRate: z.number().min(0).max(1).default(0.1),
       })
       .strict()
       .prefault({}),

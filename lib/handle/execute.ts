@@ -5,9 +5,10 @@ import { oneTripKeys, runOneTrip } from '../capture/one-trip.js';
 import { DualWriteError, ErrorCode } from '../errors.js';
 import { isMetaTable } from '../meta/tables.js';
 import type { ReadObservation } from '../shadow/types.js';
-import { otherSide, Side, type StagePlan } from '../stage/stage.js';
+import { Side, type StagePlan } from '../stage/stage.js';
 import type { Row, RowTranslator } from '../translate/types.js';
-import { internals, isKnexRaw } from './knex-internals.js';
+import { internals, isKnexRaw, runObserved } from './knex-internals.js';
+import { driverResult } from '../dialect/results.js';
 import { mainTableOf, replay, translatorOf, type QueryState } from './replay.js';
 import { aggregateRenames, renameKeys, rowsOf } from './results.js';
 import { shapeHints } from './shape-hints.js';
@@ -224,31 +225,35 @@ async function runRead(
     // What MySQL's information_schema says, from the MySQL schema (the app reads MySQL's types).
     return columnInfo(core, mainTableOf(state)?.name, builder);
   }
+  const observer = core.readObserver;
+  const observed = observer && !trx && plan.shadowReads && (method === 'select' || method === 'first');
   const started = performance.now();
   // Either side answers as the app's own knex did on MySQL (the PostgreSQL client shapes its rows).
-  const { result } = await appStatement(builder, undefined, hintsOf(state, builder, side));
+  const { result, response } = await appStatement(builder, undefined, hintsOf(state, builder, side));
   const latencyMs = performance.now() - started;
-  const observer = core.readObserver;
-  if (observer && !trx && plan.shadowReads && (method === 'select' || method === 'first')) {
+  if (observed) {
     const snapshot: QueryState = { ...state, calls: [...state.calls] };
     const at = Date.now();
     // After the caller has its result: shadow reads add no latency.
     setImmediate(() => {
-      const other = otherSide(side);
+      const compiled = builder.toSQL();
       const observation: ReadObservation = {
         table: mainTableOf(snapshot)?.name ?? null,
-        sql: builder.toSQL().sql,
+        sql: compiled.sql,
+        bindings: compiled.bindings,
         servedBy: side,
         rows: rowsOf(method, result),
+        fields: driverResult[side](response).fields,
         latencyMs,
         context,
         at,
-        runOnOther: async () => {
-          const built = replay(snapshot, other, core.knex[other], { translate: other === Side.Postgres });
-          const rows: unknown = await built;
+        run: async (on) => {
+          const built = replay(snapshot, on, core.knex[on], { translate: on === Side.Postgres });
+          const { sql, bindings } = built.toSQL();
+          const { result: rows, response: reply, ms } = await runObserved(built);
           const named =
-            other === Side.Postgres ? renameKeys(rows, aggregateRenames(internals(built)._statements)) : rows;
-          return rowsOf(method, named);
+            on === Side.Postgres ? renameKeys(rows, aggregateRenames(internals(built)._statements)) : rows;
+          return { rows: rowsOf(method, named), fields: driverResult[on](reply).fields, ms, sql, bindings };
         },
       };
       try {

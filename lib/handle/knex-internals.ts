@@ -213,3 +213,41 @@ export function isKnexTransaction(value: unknown): value is Knex.Transaction {
     (value as { client?: { transacting?: boolean } }).client?.transacting === true,
   );
 }
+
+/**
+ * Calls `listener` with the driver's own response to the query (mysql2's `[rows, fields]`, pg's Result):
+ * the field metadata knex drops from builder results. knex passes it as the query object's `response`
+ * of its `query-response` event.
+ */
+export function onDriverResponse(
+  query: Knex.QueryBuilder | Knex.Raw,
+  listener: (response: unknown) => void,
+): void {
+  (query as unknown as NodeJS.EventEmitter).on(
+    'query-response',
+    (_result: unknown, obj: { response?: unknown }) => listener(obj.response),
+  );
+}
+
+/**
+ * Runs a query and returns its result, the driver's response (field metadata) and the time of the
+ * database call alone: from knex's `query` event (emitted once a pooled connection is held) to its
+ * `query-response`, so waiting for a connection of a busy pool is not counted, ms.
+ */
+export async function runObserved(
+  query: Knex.QueryBuilder | Knex.Raw,
+): Promise<{ result: unknown; response: unknown; ms: number }> {
+  let sent: number | undefined;
+  let received: number | undefined;
+  let response: unknown;
+  const emitter = query as unknown as NodeJS.EventEmitter;
+  emitter.on('query', () => (sent = performance.now()));
+  emitter.on('query-response', (_result: unknown, obj: { response?: unknown }) => {
+    received = performance.now();
+    response = obj.response;
+  });
+  const started = performance.now();
+  const result: unknown = await query;
+  const ended = performance.now();
+  return { result, response, ms: (received ?? ended) - (sent ?? started) };
+}

@@ -17,6 +17,10 @@ import { admitWrite, guardWrites } from './admit.js';
 import { implicitTransaction } from './implicit.js';
 import { isReadSql, sqlKind } from './sql-kind.js';
 import { internally, runStatement, startStatement } from './statement-context.js';
+import { runObserved } from './knex-internals.js';
+import { driverResult } from '../dialect/results.js';
+import type { DriverResult } from '../dialect/fields.js';
+import type { ReadObservation } from '../shadow/types.js';
 
 /** What a raw write touches, so it can be captured. */
 export interface RawOptions {
@@ -162,6 +166,12 @@ async function runRaw(state: RawState, plan: StagePlan, trx: TrxScope | undefine
     !(options.table && (isMetaTable(options.table) || config.tables[options.table]?.exclude));
   const run = async (k: Knex | Knex.Transaction): Promise<unknown> =>
     (await runStatement('app', () => builtRaw(state, side, k))).value;
+  if (read && !trx && plan.shadowReads && core.readObserver && isComparableSql(state.spec.sql)) {
+    const started = performance.now();
+    const { result, response } = await appStatement(builtRaw(state, side, conn));
+    observeRawRead(state, side, driverResult[side](response ?? result), performance.now() - started);
+    return result;
+  }
   if (!syncs) return await run(conn);
   if (config.capture.mode === 'triggers') {
     const result = await run(conn);
@@ -250,4 +260,42 @@ async function captureRawWrite(
   }
   await record(k, plan.table, canonicalKeys(t, found, side));
   return result;
+}
+
+function isComparableSql(sql: string): boolean {
+  return /^\s*(\(\s*)*(select|with)\b/i.test(sql);
+}
+
+/** A raw read served in a stage with shadow reads, handed to the observer after the app has it. */
+function observeRawRead(state: RawState, side: Side, served: DriverResult, latencyMs: number): void {
+  const { core, context } = state.scope;
+  const observer = core.readObserver;
+  if (!observer) return;
+  const at = Date.now();
+  setImmediate(() => {
+    const compiled = (on: Side): Knex.Sql => buildSql(state.spec, on, core.knex[on]).toSQL();
+    const observation: ReadObservation = {
+      table: state.options.table ?? null,
+      sql: state.spec.sql,
+      bindings: compiled(side).bindings,
+      servedBy: side,
+      rows: served.rows,
+      fields: served.fields,
+      latencyMs,
+      context,
+      at,
+      run: async (on) => {
+        const query = buildSql(state.spec, on, core.knex[on]);
+        const { sql, bindings } = query.toSQL();
+        const { result, response, ms } = await runObserved(query);
+        const { rows, fields } = driverResult[on](response ?? result);
+        return { rows, fields, ms, sql, bindings };
+      },
+    };
+    try {
+      observer.observe(observation);
+    } catch (error) {
+      core.logger.warn({ err: error }, 'read observer threw; ignored');
+    }
+  });
 }

@@ -2,20 +2,35 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DualWriteConfig } from '../config/schema.js';
 import type { ShapeLatency } from '../shadow/latency.js';
+import type { ShadowStats } from '../shadow/reader.js';
 import type { VerifyResult } from '../verify/verify.js';
-import { readMismatches, type MismatchRecord } from './records.js';
+import { isConfirmed, readMismatches, type DismissReason, type MismatchRecord } from './records.js';
+
+/** The shadow reader's counts saved with the latency snapshot. */
+export type SavedShadowStats = Omit<ShadowStats, 'latency'>;
 
 /** Everything a report shows, read from the files shadow reads and verification write. */
 export interface ReportData {
   generatedAt: string;
   mismatches: MismatchRecord[];
-  latency: { at: string; shapes: ShapeLatency[] } | null;
+  latency: { at: string; shapes: ShapeLatency[]; stats?: SavedShadowStats } | null;
   verification: VerifyResult | null;
 }
 
 export interface ReportSummary {
   generatedAt: string;
+  /** Confirmed mismatches (each difference once): what the flip's safety check counts. */
   totalMismatches: number;
+  /**
+   * Differences not counted, by reason: reads dismissed as lag or unsettled (from the reader's counts,
+   * else the examples in the log), and reads not compared because they are non-deterministic.
+   */
+  dismissed: { total: number; byReason: Partial<Record<DismissReason | 'non-deterministic', number>> };
+  /** Reads compared and confirmed differences seen again, from the reader's counts (null: none saved). */
+  checks: number | null;
+  repeated: number | null;
+  /** Examples of dismissed differences, newest first. */
+  dismissedExamples: MismatchRecord[];
   firstAt: string | null;
   lastAt: string | null;
   /** Mismatches per time bucket (bucket start ISO), oldest first. */
@@ -73,7 +88,18 @@ function countBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
 }
 
 export function summarize(data: ReportData, options: { examples?: number } = {}): ReportSummary {
-  const shadow = data.mismatches;
+  const shadow = data.mismatches.filter(isConfirmed);
+  const dismissedRecords = data.mismatches.filter((m) => !isConfirmed(m));
+  const stats = data.latency?.stats;
+  const byReason: ReportSummary['dismissed']['byReason'] = {};
+  if (stats) {
+    for (const [reason, n] of Object.entries(stats.dismissed))
+      if (n > 0) byReason[reason as DismissReason] = n;
+    if (stats.skippedBy['non-deterministic'] > 0)
+      byReason['non-deterministic'] = stats.skippedBy['non-deterministic'];
+  } else {
+    for (const m of dismissedRecords) if (m.reason) byReason[m.reason] = (byReason[m.reason] ?? 0) + 1;
+  }
   const times = shadow.map((m) => Date.parse(m.at)).filter((t) => Number.isFinite(t));
   // A loop, not Math.min(...times): a long log would overflow the call stack.
   let first: number | null = null;
@@ -113,6 +139,10 @@ export function summarize(data: ReportData, options: { examples?: number } = {})
   return {
     generatedAt: data.generatedAt,
     totalMismatches: shadow.length,
+    dismissed: { total: Object.values(byReason).reduce((a, b) => a + (b ?? 0), 0), byReason },
+    checks: stats?.checks ?? null,
+    repeated: stats?.repeated ?? null,
+    dismissedExamples: [...dismissedRecords].reverse().slice(0, options.examples ?? 20),
     firstAt: first === null ? null : new Date(first).toISOString(),
     lastAt: last === null ? null : new Date(last).toISOString(),
     overTime,

@@ -64,7 +64,7 @@ function mismatchSections(s: ReportSummary): string {
     )
     .join('');
   return `
-<section id="over-time"><h2>Mismatches over time</h2>
+<section id="over-time"><h2>Confirmed mismatches over time</h2>
 ${barChart(s.overTime.map((b) => ({ label: b.start.replace('T', ' ').slice(0, 16), value: b.count })))}
 <p class="muted">Bucket: ${Math.round(s.bucketMs / 60_000)} min · first ${escapeHtml(s.firstAt ?? '—')} · last ${escapeHtml(s.lastAt ?? '—')}</p></section>
 <section id="by-table"><h2>By table</h2>${tables ? `<table><tr><th>Table</th><th>Mismatches</th><th></th></tr>${tables}</table>` : '<p class="ok">No mismatches recorded.</p>'}</section>
@@ -92,25 +92,39 @@ function example(m: MismatchRecord): string {
   return `<article class="example"><h3>${escapeHtml(m.table ?? '(raw)')} ${m.key ? `key <code>${show(m.key)}</code>` : '(no key)'} · ${escapeHtml(m.kind)} · <span class="muted">${escapeHtml(m.at)}${m.rechecked ? ' · re-checked after sync' : ''}</span></h3>
 ${m.shape ? `<p class="muted">query <code>${escapeHtml(m.fingerprint ?? '')}</code>: <code>${escapeHtml(m.shape)}</code></p>` : ''}
 ${m.context ? `<p class="muted">context <code>${show(m.context)}</code></p>` : ''}
+${m.evidence ? `<p class="${m.status === 'dismissed' ? 'muted' : ''}">${escapeHtml(m.evidence.summary)}</p>` : ''}
 ${cols ? `<table><tr><th>Column</th><th>${escapeHtml(m.authoritativeSide)} (authoritative)</th><th>${other}</th></tr>${cols}</table>` : ''}
 <div class="pair"><div><b>${escapeHtml(m.authoritativeSide)}</b>${side(m.rows?.authoritative ?? null)}</div><div><b>${other}</b>${side(m.rows?.other ?? null)}</div></div></article>`;
 }
 
 const ms = (l: LatencySummary | null, k: 'p50' | 'p99' | 'mean'): string => (l ? l[k].toFixed(2) : '—');
+const spread = (l: { p25: number; p75: number } | null | undefined): string =>
+  l && l.p25 !== undefined ? `${l.p25.toFixed(2)}–${l.p75.toFixed(2)}` : '—';
 
 function latencySection(s: ReportSummary): string {
   if (s.latency.length === 0)
-    return '<section id="latency"><h2>Latency per query shape</h2><p class="muted">No shadow reads recorded.</p></section>';
+    return '<section id="latency"><h2>Latency per query shape</h2><p class="muted">No shadow reads timed.</p></section>';
   const maxP50 = Math.max(...s.latency.flatMap((l) => [l.mysql?.p50 ?? 0, l.postgres?.p50 ?? 0]));
   const rows = s.latency
     .map((l) => {
       const ratio = l.p50Ratio;
       const cls = ratio === null ? '' : ratio <= 1.1 ? 'ok' : 'bad';
-      return `<tr><td><code>${escapeHtml(l.fingerprint)}</code><br><code class="muted">${escapeHtml(l.shape.slice(0, 300))}</code></td><td class="n">${(l.mysql?.count ?? 0) + (l.postgres?.count ?? 0)}</td><td class="n">${ms(l.mysql, 'p50')}</td><td class="n">${ms(l.postgres, 'p50')}</td><td class="n">${ms(l.mysql, 'p99')}</td><td class="n">${ms(l.postgres, 'p99')}</td><td class="n ${cls}">${ratio === null ? '—' : ratio.toFixed(2)}</td><td>${hbar(l.mysql?.p50 ?? 0, maxP50, '#00758f')}<br>${hbar(l.postgres?.p50 ?? 0, maxP50, '#336791')}</td></tr>`;
+      const pairs = l.pairs ?? Math.min(l.mysql?.count ?? 0, l.postgres?.count ?? 0);
+      return `<tr><td><code>${escapeHtml(l.fingerprint)}</code><br><code class="muted">${escapeHtml(l.shape.slice(0, 300))}</code></td><td class="n">${pairs}</td><td class="n">${ms(l.mysql, 'p50')}<br><span class="muted">${spread(l.mysql)}</span></td><td class="n">${ms(l.postgres, 'p50')}<br><span class="muted">${spread(l.postgres)}</span></td><td class="n">${ms(l.mysql, 'p99')}</td><td class="n">${ms(l.postgres, 'p99')}</td><td class="n ${cls}">${ratio === null ? '—' : ratio.toFixed(2)}<br><span class="muted">${spread(l.ratioSpread)}</span></td><td>${hbar(l.mysql?.p50 ?? 0, maxP50, '#00758f')}<br>${hbar(l.postgres?.p50 ?? 0, maxP50, '#336791')}</td></tr>`;
     })
     .join('');
-  return `<section id="latency"><h2>Latency per query shape (ms)</h2><p class="muted">Is PostgreSQL as fast as MySQL for our queries? Ratio = PostgreSQL p50 / MySQL p50; bars: MySQL (top), PostgreSQL (bottom). Snapshot ${escapeHtml(s.latencyAt ?? '')}.</p>
-<table><tr><th>Query shape</th><th>Reads</th><th>MySQL p50</th><th>PG p50</th><th>MySQL p99</th><th>PG p99</th><th>Ratio</th><th></th></tr>${rows}</table></section>`;
+  return `<section id="latency"><h2>Latency per query shape (ms)</h2><p class="muted">Is PostgreSQL as fast as MySQL for our queries? Each pair times the same read on both databases back to back, the same way, alternating which runs first. p50 with p25–p75 below; ratio = PostgreSQL p50 / MySQL p50, with the p25–p75 of the per-pair ratios below; bars: MySQL (top), PostgreSQL (bottom). Snapshot ${escapeHtml(s.latencyAt ?? '')}.</p>
+<table><tr><th>Query shape</th><th>Pairs</th><th>MySQL p50</th><th>PG p50</th><th>MySQL p99</th><th>PG p99</th><th>Ratio</th><th></th></tr>${rows}</table></section>`;
+}
+
+function dismissedSection(s: ReportSummary): string {
+  const reasons = Object.entries(s.dismissed.byReason)
+    .map(([r, n]) => `<tr><td>${escapeHtml(r)}</td><td class="n">${n}</td></tr>`)
+    .join('');
+  const examples = s.dismissedExamples.slice(0, 5).map(example).join('');
+  return `<section id="dismissed"><h2>Not counted</h2><p class="muted">Reads that differed at first and matched once the outboxes drained (lag), that writes kept racing (unsettled), whose rows each server picks itself (unordered-limit), or that were not compared because their answer changes by itself (non-deterministic). They do not hold back a flip.${s.checks !== null ? ` Reads compared: ${s.checks}.` : ''}</p>
+${reasons ? `<table><tr><th>Reason</th><th>Reads</th></tr>${reasons}</table>` : '<p class="ok">Nothing set aside.</p>'}
+${examples ? `<h3>Examples (newest first)</h3>${examples}` : ''}</section>`;
 }
 
 function verificationSection(s: ReportSummary): string {
@@ -134,7 +148,8 @@ ${examples.length ? `<h3>Differing rows (first 5 per table)</h3>${examples.map(e
 export function renderHtml(s: ReportSummary): string {
   const v = s.verification;
   const cards = `<div class="cards">
-<div class="card"><span class="muted">Shadow mismatches</span><b class="${s.totalMismatches ? 'bad' : 'ok'}">${s.totalMismatches}</b></div>
+<div class="card"><span class="muted">Confirmed mismatches</span><b class="${s.totalMismatches ? 'bad' : 'ok'}">${s.totalMismatches}</b></div>
+<div class="card"><span class="muted">Not counted (lag, non-deterministic…)</span><b>${s.dismissed.total}</b></div>
 <div class="card"><span class="muted">Tables with mismatches</span><b>${s.byTable.length}</b></div>
 <div class="card"><span class="muted">Query shapes measured</span><b>${s.latency.length}</b></div>
 <div class="card"><span class="muted">Last verification</span><b class="${v ? (v.clean ? 'ok' : 'bad') : 'muted'}">${v ? (v.clean ? 'clean' : 'differs') : 'none'}</b></div></div>`;
@@ -146,6 +161,7 @@ export function renderHtml(s: ReportSummary): string {
 <main><section id="summary"><h2>Summary</h2>${cards}</section>
 ${mismatchSections(s)}
 <section id="examples"><h2>Examples side by side</h2>${s.examples.length ? s.examples.map(example).join('') : '<p class="ok">No mismatches recorded.</p>'}</section>
+${dismissedSection(s)}
 ${latencySection(s)}
 ${verificationSection(s)}
 </main></body></html>

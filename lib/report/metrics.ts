@@ -10,6 +10,8 @@ export interface ShadowMetrics {
   mismatches: Counter<'table'>;
   rechecks: Counter<'table' | 'outcome'>;
   skipped: Counter<'reason'>;
+  dismissed: Counter<'table' | 'reason'>;
+  confirmReads: Counter<'table'>;
   readSeconds: Histogram<'side'>;
   queued: Gauge;
 }
@@ -46,7 +48,7 @@ export function shadowMetrics(registry: Registry): ShadowMetrics {
       () =>
         new Counter({
           name: 'dualwrite_shadow_rechecks_total',
-          help: 'Differences re-checked after their keys synced, by outcome (resolved, mismatch, timeout)',
+          help: 'Differing reads confirmed again, by outcome (resolved, mismatch, unsettled, unordered-limit)',
           labelNames: ['table', 'outcome'],
           registers,
         }),
@@ -57,8 +59,30 @@ export function shadowMetrics(registry: Registry): ShadowMetrics {
       () =>
         new Counter({
           name: 'dualwrite_shadow_skipped_total',
-          help: 'Sampled reads not compared, by reason (overload, closed)',
+          help: 'Sampled reads not compared, by reason (overload, closed, non-deterministic)',
           labelNames: ['reason'],
+          registers,
+        }),
+    ),
+    dismissed: getOrCreate(
+      registry,
+      'dualwrite_shadow_dismissed_total',
+      () =>
+        new Counter({
+          name: 'dualwrite_shadow_dismissed_total',
+          help: 'Reads that differed at first and were not counted, by reason (lag, unsettled, unordered-limit)',
+          labelNames: ['table', 'reason'],
+          registers,
+        }),
+    ),
+    confirmReads: getOrCreate(
+      registry,
+      'dualwrite_shadow_confirm_reads_total',
+      () =>
+        new Counter({
+          name: 'dualwrite_shadow_confirm_reads_total',
+          help: 'Queries run on both sides to confirm differences (re-runs and re-reads by key)',
+          labelNames: ['table'],
           registers,
         }),
     ),
@@ -68,7 +92,7 @@ export function shadowMetrics(registry: Registry): ShadowMetrics {
       () =>
         new Histogram({
           name: 'dualwrite_shadow_read_seconds',
-          help: 'Latency of compared reads on each side',
+          help: 'Latency of timed reads on each side (pairs run back to back, alternating the first side)',
           labelNames: ['side'],
           buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
           registers,

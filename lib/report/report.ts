@@ -25,11 +25,18 @@ export async function writeReport(
   return { file, summary };
 }
 
+const range = (l: { p25: number; p75: number } | null | undefined): string =>
+  l && l.p25 !== undefined ? `${l.p25.toFixed(2)}–${l.p75.toFixed(2)}` : '-';
+
 /** The terminal summary of `dualwrite report`. */
 export function formatSummary(s: ReportSummary): string {
   const lines: string[] = [];
   lines.push(
-    `Shadow mismatches: ${s.totalMismatches}${s.lastAt ? ` (first ${s.firstAt}, last ${s.lastAt})` : ''}`,
+    `Shadow mismatches (confirmed): ${s.totalMismatches}${s.lastAt ? ` (first ${s.firstAt}, last ${s.lastAt})` : ''}${s.repeated ? `, seen again ${s.repeated} times` : ''}`,
+  );
+  const reasons = Object.entries(s.dismissed.byReason);
+  lines.push(
+    `Not counted: ${s.dismissed.total}${reasons.length ? ` (${reasons.map(([r, n]) => `${r} ${n}`).join(', ')})` : ''}${s.checks !== null ? ` of ${s.checks} reads compared` : ''}`,
   );
   if (s.byColumn.length > 0) {
     const t = new Table({ head: ['table', 'column', 'mismatches'] });
@@ -38,20 +45,33 @@ export function formatSummary(s: ReportSummary): string {
   }
   if (s.latency.length > 0) {
     const t = new Table({
-      head: ['query shape', 'reads', 'mysql p50', 'pg p50', 'mysql p99', 'pg p99', 'pg/mysql'],
+      head: [
+        'query shape',
+        'pairs',
+        'mysql p50',
+        'pg p50',
+        'mysql p25–p75',
+        'pg p25–p75',
+        'pg/mysql',
+        'pair ratio p25–p75',
+      ],
     });
     for (const l of s.latency.slice(0, 15)) {
       t.push([
         `${l.fingerprint} ${l.shape.slice(0, 50)}`,
-        (l.mysql?.count ?? 0) + (l.postgres?.count ?? 0),
+        l.pairs ?? Math.min(l.mysql?.count ?? 0, l.postgres?.count ?? 0),
         l.mysql?.p50.toFixed(2) ?? '-',
         l.postgres?.p50.toFixed(2) ?? '-',
-        l.mysql?.p99.toFixed(2) ?? '-',
-        l.postgres?.p99.toFixed(2) ?? '-',
+        range(l.mysql),
+        range(l.postgres),
         l.p50Ratio?.toFixed(2) ?? '-',
+        range(l.ratioSpread),
       ]);
     }
-    lines.push('Latency per query shape (ms):', t.toString());
+    lines.push(
+      'Latency per query shape (ms; both sides timed back to back, alternating which runs first):',
+      t.toString(),
+    );
   }
   const v = s.verification;
   lines.push(

@@ -1,10 +1,14 @@
 import type { Side } from '../stage/stage.js';
-import type { KeyTuple, Row, RowTranslator } from '../translate/types.js';
+import type { KeyTuple, Row, RowTranslator, TranslatorSet } from '../translate/types.js';
 import { canonicalJson } from './canonical.js';
+import type { ColumnPlan, ResultKey, ResultPlan } from './columns.js';
+import { cellsEqual, normalizeCell, type Cell } from './values.js';
 
 /** One column that differs, with the normalised value of each side. */
 export interface ColumnDiff {
   column: string;
+  /** The table column it comes from (`table.column`), when the metadata told. */
+  source?: string;
   authoritative: unknown;
   other: unknown;
 }
@@ -23,6 +27,8 @@ export interface RowDiff {
   kind: DiffKind;
   /** Canonical primary key; null when rows were compared as a multiset (no key in the result). */
   key: KeyTuple | null;
+  /** Table of `key`. @default the query's table */
+  keyTable?: string | null;
   columns: ColumnDiff[];
   /** Normalised rows (null on the side that has none). */
   authoritative: Row | null;
@@ -30,115 +36,102 @@ export interface RowDiff {
 }
 
 export interface CompareInput {
-  /** Translator of the query's table; without it every column is compared with the generic normaliser. */
-  translator: RowTranslator | undefined;
+  plan: ResultPlan;
+  /** Translators of both schemas: columns traced to a table column compare through its translator. */
+  translators: TranslatorSet | undefined;
   authoritativeSide: Side;
   otherSide: Side;
   authoritativeRows: readonly Row[];
   otherRows: readonly Row[];
-  /** Columns left out (ignoreInCompare). */
-  ignore: ReadonlySet<string>;
 }
 
 export interface CompareResult {
-  /** Whether rows were matched by primary key (false: multiset comparison). */
-  keyed: boolean;
+  /** The key rows were matched by; null: multiset comparison. */
+  key: ResultKey | null;
   diffs: RowDiff[];
 }
 
+/** A normalised row: canonical values (compared and reported) and the other images a value may take. */
+interface NormRow {
+  values: Row;
+  alts: Map<string, string[]>;
+  text: string;
+}
+
 /**
- * Normalises a row read from `side`: the table's columns through the translator (the single source of
- * truth for type-aware comparison), any other column (aggregates, joined or computed columns) through
- * the generic normaliser. Ignored columns are dropped.
+ * Normalises one row read from `side`: columns traced to a table column through that table's translator
+ * (the one normalisation sync and verify use), the others by the kind of the column at the precision both
+ * sides hold. `fromOther` reads the row under the other side's column names.
  */
-export function normalizeRow(
-  translator: RowTranslator | undefined,
-  row: Row,
-  side: Side,
-  ignore: ReadonlySet<string>,
-): Row {
-  const known: Row = {};
-  const out: Row = {};
-  const columns = translator ? new Set(translator.columns) : undefined;
-  for (const [k, v] of Object.entries(row)) {
-    if (ignore.has(k)) continue;
-    if (columns?.has(k)) known[k] = v;
-    else out[k] = genericNormalize(v);
+function normalizeResultRow(input: CompareInput, row: Row, side: Side, fromOther: boolean): NormRow {
+  const values: Row = {};
+  const alts = new Map<string, string[]>();
+  const byTable = new Map<string, { plan: ColumnPlan; value: unknown }[]>();
+  for (const c of input.plan.columns) {
+    const value = row[fromOther ? c.otherName : c.name];
+    if (c.source && input.translators?.has(c.source.table)) {
+      const list = byTable.get(c.source.table) ?? [];
+      list.push({ plan: c, value });
+      byTable.set(c.source.table, list);
+      continue;
+    }
+    const cell: Cell = normalizeCell(value, c.kind, c.precision);
+    values[c.name] = cell.value;
+    if (cell.alts) alts.set(c.name, cell.alts);
   }
-  if (translator && Object.keys(known).length > 0) {
-    const normalized = translator.normalize(known, side);
-    for (const k of Object.keys(known)) out[k] = normalized[k];
+  for (const [table, list] of byTable) {
+    const translator = input.translators?.table(table);
+    // One column may appear twice under two aliases: normalise each on its own.
+    for (const { plan, value } of list) {
+      const source = (plan.source as { column: string }).column;
+      const normalized = translator?.normalize({ [source]: value }, side)[source];
+      values[plan.name] = normalized === undefined ? null : normalized;
+    }
   }
-  return out;
+  return { values, alts, text: canonicalJson(values) };
 }
 
-const NUMERIC = /^-?\d+(?:\.\d+)?(?:e[+-]?\d+)?$/i;
-const TIMESTAMP = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(\.\d+)?(?:Z|[+-]00(?::?00)?)?$/;
-
-/** Normalisation for values no translator knows: text for temporal values, trimmed strings, hex for bytes. */
-export function genericNormalize(value: unknown): unknown {
-  if (value === undefined || value === null) return null;
-  if (typeof value === 'bigint') return value.toString();
-  if (value instanceof Date)
-    return value
-      .toISOString()
-      .replace('T', ' ')
-      .replace(/\.?0*Z$/, '');
-  if (typeof value === 'string') {
-    const trimmed = value.replace(/ +$/, '');
-    const ts = TIMESTAMP.exec(trimmed);
-    if (ts) return `${ts[1]} ${ts[2]}${(ts[3] ?? '').replace(/\.?0+$/, '')}`;
-    return trimmed;
-  }
-  return value;
+function columnEqual(a: NormRow, b: NormRow, column: string): boolean {
+  const x = a.values[column] ?? null;
+  const y = b.values[column] ?? null;
+  const ax = a.alts.get(column);
+  const bx = b.alts.get(column);
+  return cellsEqual(ax ? { value: x, alts: ax } : { value: x }, bx ? { value: y, alts: bx } : { value: y });
 }
 
-/** Aggregates differ in scale between the servers (AVG: 2.3333 vs 2.3333333333333333): compare numerically. */
-const RELATIVE_TOLERANCE = 1e-4;
-
-function asNumber(v: unknown): number | undefined {
-  if (typeof v === 'number') return v;
-  if (typeof v === 'string' && NUMERIC.test(v)) return Number(v);
-  return undefined;
-}
-
-export function valuesEqual(a: unknown, b: unknown, tolerant: boolean): boolean {
-  if (canonicalJson(a) === canonicalJson(b)) return true;
-  if (!tolerant) return false;
-  const x = asNumber(a);
-  const y = asNumber(b);
-  if (x === undefined || y === undefined) return false;
-  return Math.abs(x - y) <= RELATIVE_TOLERANCE * Math.max(1, Math.abs(x), Math.abs(y));
-}
-
-/** Columns whose values differ between two normalised rows (union of both rows' columns). */
-export function diffColumns(auth: Row, other: Row, known: ReadonlySet<string> | undefined): ColumnDiff[] {
+function diffColumns(plan: ResultPlan, a: NormRow, b: NormRow): ColumnDiff[] {
+  if (a.text === b.text) return [];
   const out: ColumnDiff[] = [];
-  for (const column of new Set([...Object.keys(auth), ...Object.keys(other)])) {
-    const a = auth[column] ?? null;
-    const o = other[column] ?? null;
-    if (!valuesEqual(a, o, !known?.has(column))) out.push({ column, authoritative: a, other: o });
+  for (const c of plan.columns) {
+    if (columnEqual(a, b, c.name)) continue;
+    out.push({
+      column: c.name,
+      ...(c.source ? { source: `${c.source.table}.${c.source.column}` } : {}),
+      authoritative: a.values[c.name] ?? null,
+      other: b.values[c.name] ?? null,
+    });
   }
   return out;
-}
-
-function keyOf(translator: RowTranslator, row: Row, side: Side): KeyTuple | undefined {
-  const values: unknown[] = [];
-  for (const c of translator.primaryKey) {
-    if (!(c in row)) return undefined;
-    values.push(row[c]);
-  }
-  return translator.canonicalKey(values, side);
 }
 
 /** Rows by canonical key, or undefined when a row lacks the key or a key repeats (joins). */
-function byKey(translator: RowTranslator, rows: readonly Row[], side: Side): Map<string, Row> | undefined {
-  if (translator.primaryKey.length === 0) return undefined;
+function byKey(
+  input: CompareInput,
+  key: ResultKey,
+  rows: readonly Row[],
+  side: Side,
+  fromOther: boolean,
+): Map<string, Row> | undefined {
+  const translator = input.translators?.table(key.table);
+  if (!translator) return undefined;
+  const names = key.columns.map((n) =>
+    fromOther ? (input.plan.columns.find((c) => c.name === n)?.otherName ?? n) : n,
+  );
   const map = new Map<string, Row>();
   for (const row of rows) {
-    const key = keyOf(translator, row, side);
-    if (key === undefined) return undefined;
-    const text = JSON.stringify(key);
+    const values = names.map((n) => row[n]);
+    if (values.some((v) => v === undefined || v === null)) return undefined;
+    const text = JSON.stringify(translator.canonicalKey(values, side));
     if (map.has(text)) return undefined;
     map.set(text, row);
   }
@@ -146,100 +139,144 @@ function byKey(translator: RowTranslator, rows: readonly Row[], side: Side): Map
 }
 
 /**
- * Compares one query's results from both sides: by primary key when every row carries it (order does
- * not matter: collations sort differently), otherwise as multisets of normalised rows.
+ * Compares one query's results from both sides: by a primary key when every row carries one, unique
+ * (row order never matters: the collations sort differently), otherwise as multisets of normalised rows.
  */
 export function compareResults(input: CompareInput): CompareResult {
-  const { translator, authoritativeSide, otherSide, ignore } = input;
-  const known = translator ? new Set(translator.columns) : undefined;
-  const authMap = translator ? byKey(translator, input.authoritativeRows, authoritativeSide) : undefined;
-  const otherMap = translator ? byKey(translator, input.otherRows, otherSide) : undefined;
-  const norm = (row: Row, side: Side): Row => normalizeRow(translator, row, side, ignore);
-
-  if (authMap && otherMap) {
+  const { authoritativeSide: authSide, otherSide } = input;
+  for (const key of input.plan.keys) {
+    const authMap = byKey(input, key, input.authoritativeRows, authSide, false);
+    const otherMap = authMap && byKey(input, key, input.otherRows, otherSide, true);
+    if (!authMap || !otherMap) continue;
     const diffs: RowDiff[] = [];
+    const base = { keyTable: key.table };
     for (const [text, row] of authMap) {
-      const key = JSON.parse(text) as KeyTuple;
-      const a = norm(row, authoritativeSide);
+      const k = JSON.parse(text) as KeyTuple;
+      const a = normalizeResultRow(input, row, authSide, false);
       const otherRow = otherMap.get(text);
       if (!otherRow) {
-        diffs.push({ kind: DiffKind.Missing, key, columns: [], authoritative: a, other: null });
+        diffs.push({
+          ...base,
+          kind: DiffKind.Missing,
+          key: k,
+          columns: [],
+          authoritative: a.values,
+          other: null,
+        });
         continue;
       }
-      const o = norm(otherRow, otherSide);
-      const columns = diffColumns(a, o, known);
+      const o = normalizeResultRow(input, otherRow, otherSide, true);
+      const columns = diffColumns(input.plan, a, o);
       if (columns.length > 0)
-        diffs.push({ kind: DiffKind.Different, key, columns, authoritative: a, other: o });
+        diffs.push({
+          ...base,
+          kind: DiffKind.Different,
+          key: k,
+          columns,
+          authoritative: a.values,
+          other: o.values,
+        });
     }
     for (const [text, row] of otherMap) {
       if (authMap.has(text)) continue;
-      const o = norm(row, otherSide);
+      const o = normalizeResultRow(input, row, otherSide, true);
       diffs.push({
+        ...base,
         kind: DiffKind.Extra,
         key: JSON.parse(text) as KeyTuple,
         columns: [],
         authoritative: null,
-        other: o,
+        other: o.values,
       });
     }
-    return { keyed: true, diffs };
+    return { key, diffs };
   }
   return {
-    keyed: false,
+    key: null,
     diffs: multisetDiff(
-      input.authoritativeRows.map((r) => norm(r, authoritativeSide)),
-      input.otherRows.map((r) => norm(r, otherSide)),
-      known,
+      input.plan,
+      input.authoritativeRows.map((r) => normalizeResultRow(input, r, authSide, false)),
+      input.otherRows.map((r) => normalizeResultRow(input, r, otherSide, true)),
     ),
   };
 }
 
-function multisetDiff(auth: Row[], other: Row[], known: ReadonlySet<string> | undefined): RowDiff[] {
-  // Exact matches first (cheap, by canonical text), then tolerant matching among the leftovers.
+/** Leftover rows paired for the report beyond this many are reported as missing and extra. */
+const PAIRING_LIMIT = 200;
+
+function multisetDiff(plan: ResultPlan, auth: NormRow[], other: NormRow[]): RowDiff[] {
+  // Exact matches first (cheap, by canonical text), then matches at the precision both sides hold.
   const counts = new Map<string, number>();
-  for (const o of other) {
-    const t = canonicalJson(o);
-    counts.set(t, (counts.get(t) ?? 0) + 1);
-  }
-  const unmatched: Row[] = [];
+  for (const o of other) counts.set(o.text, (counts.get(o.text) ?? 0) + 1);
+  const unmatched: NormRow[] = [];
   for (const a of auth) {
-    const t = canonicalJson(a);
-    const n = counts.get(t) ?? 0;
-    if (n > 0) counts.set(t, n - 1);
+    const n = counts.get(a.text) ?? 0;
+    if (n > 0) counts.set(a.text, n - 1);
     else unmatched.push(a);
   }
+  // What is left of the counts are the other side's rows no authoritative row matched exactly.
   const remaining = other.filter((o) => {
-    const t = canonicalJson(o);
-    const n = counts.get(t) ?? 0;
-    if (n > 0) {
-      counts.set(t, n - 1);
-      return true;
-    }
-    return false;
+    const n = counts.get(o.text) ?? 0;
+    if (n === 0) return false;
+    counts.set(o.text, n - 1);
+    return true;
   });
-  const missing: Row[] = [];
+  const missing: NormRow[] = [];
   for (const a of unmatched) {
-    const index = remaining.findIndex((o) => diffColumns(a, o, known).length === 0);
+    const index = remaining.findIndex((o) => diffColumns(plan, a, o).length === 0);
     if (index >= 0) remaining.splice(index, 1);
     else missing.push(a);
   }
   const diffs: RowDiff[] = [];
-  // Pair leftovers so the report can show which columns differ, as a keyed comparison would.
-  const pairs = Math.min(missing.length, remaining.length);
-  for (let i = 0; i < pairs; i++) {
-    const a = missing[i] as Row;
-    const o = remaining[i] as Row;
-    diffs.push({
-      kind: DiffKind.Different,
-      key: null,
-      columns: diffColumns(a, o, known),
-      authoritative: a,
-      other: o,
-    });
+  const base = { key: null, keyTable: null };
+  // Pair leftovers so the report shows which columns differ: each with the row it differs least from,
+  // as long as they share a value (a single row each side is a changed row too).
+  if (missing.length <= PAIRING_LIMIT && remaining.length <= PAIRING_LIMIT) {
+    const single = missing.length === 1 && remaining.length === 1;
+    for (let i = 0; i < missing.length;) {
+      const a = missing[i] as NormRow;
+      let best = -1;
+      let bestColumns: ColumnDiff[] = [];
+      remaining.forEach((o, j) => {
+        const columns = diffColumns(plan, a, o);
+        if (
+          (single || columns.length < plan.columns.length) &&
+          (best < 0 || columns.length < bestColumns.length)
+        ) {
+          best = j;
+          bestColumns = columns;
+        }
+      });
+      if (best < 0) {
+        i += 1;
+        continue;
+      }
+      const o = remaining.splice(best, 1)[0] as NormRow;
+      missing.splice(i, 1);
+      diffs.push({
+        ...base,
+        kind: DiffKind.Different,
+        columns: bestColumns,
+        authoritative: a.values,
+        other: o.values,
+      });
+    }
   }
-  for (const a of missing.slice(pairs))
-    diffs.push({ kind: DiffKind.Missing, key: null, columns: [], authoritative: a, other: null });
-  for (const o of remaining.slice(pairs))
-    diffs.push({ kind: DiffKind.Extra, key: null, columns: [], authoritative: null, other: o });
+  for (const a of missing)
+    diffs.push({ ...base, kind: DiffKind.Missing, columns: [], authoritative: a.values, other: null });
+  for (const o of remaining)
+    diffs.push({ ...base, kind: DiffKind.Extra, columns: [], authoritative: null, other: o.values });
   return diffs;
+}
+
+/** A table's row read from `side` through its translator (verification's chunks); ignored columns left out. */
+export function normalizeRow(
+  translator: RowTranslator,
+  row: Row,
+  side: Side,
+  ignore: ReadonlySet<string>,
+): Row {
+  const own: Row = {};
+  for (const [k, v] of Object.entries(row)) if (!ignore.has(k)) own[k] = v;
+  return translator.normalize(own, side);
 }

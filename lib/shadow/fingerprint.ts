@@ -36,3 +36,19 @@ export function queryShape(sql: string): QueryShape {
   cache.set(sql, result);
   return result;
 }
+
+/** Identifiers of a query outside string literals and comments (quoted ones unquoted). */
+export function identifiersOf(sql: string): Set<string> {
+  const code = sql
+    .replace(/--[^\n]*|\/\*[\s\S]*?\*\//g, ' ')
+    .replace(/'(?:[^'\\]|\\.|'')*'/g, ' ')
+    .replace(/[`"]/g, '');
+  return new Set(code.match(/[A-Za-z_][\w$]*/g) ?? []);
+}
+
+/** The tables of `known` a query names (in FROM, JOIN, sub-queries and CTEs alike). */
+export function tablesNamed(sql: string, known: readonly string[]): string[] {
+  const ids = identifiersOf(sql);
+  const lower = new Set([...ids].map((i) => i.toLowerCase()));
+  return known.filter((t) => ids.has(t) || lower.has(t.toLowerCase()));
+}

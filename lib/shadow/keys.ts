@@ -34,13 +34,6 @@ export async function pendingKeys(
   return pending;
 }
 
-/** Whether any key of `table` is waiting in the outbox (for results that carry no key). */
-export async function tableHasPending(authoritative: Knex, table: string): Promise<boolean> {
-  const row = (await authoritative(META_TABLES.outbox).select('id').where('table_name', table).first()) as
-    Row | undefined;
-  return row !== undefined;
-}
-
 export interface WaitOptions {
   timeoutMs: number;
   intervalMs: number;
@@ -80,4 +73,31 @@ export async function readByKeys(
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** The newest outbox id of `db` (0 when empty): entries up to it were written before now. */
+export async function outboxWatermark(db: Knex): Promise<number> {
+  const row = (await db(META_TABLES.outbox).max({ id: 'id' }).first()) as { id: unknown } | undefined;
+  return Number(row?.id ?? 0);
+}
+
+/**
+ * Whether an entry of `tables` is waiting in any of `outboxes` (with `upTo`, only entries with an id up
+ * to that outbox's watermark count: the ones written before it was taken).
+ */
+export async function tablesPending(
+  outboxes: readonly Knex[],
+  tables: readonly string[] | null,
+  upTo?: readonly number[],
+): Promise<boolean> {
+  const found = await Promise.all(
+    outboxes.map(async (db, i) => {
+      const query = db(META_TABLES.outbox).select('id');
+      if (tables) query.whereIn('table_name', [...tables]);
+      const limit = upTo?.[i];
+      if (limit !== undefined) query.where('id', '<=', limit);
+      return (await query.first()) !== undefined;
+    }),
+  );
+  return found.some(Boolean);
 }

@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import type { Knex } from 'knex';
 import PQueue from 'p-queue';
 import { Registry } from 'prom-client';
@@ -13,28 +12,36 @@ import { introspectPostgres } from '../dialect/postgres/introspect.js';
 import { buildTranslators } from '../translate/build.js';
 import { createSilentLogger, type Logger } from '../observe/logger.js';
 import { shadowMetrics, type ShadowMetrics } from '../report/metrics.js';
-import { appendMismatches, type MismatchRecord } from '../report/records.js';
+import { appendMismatches, type DismissReason, type MismatchRecord } from '../report/records.js';
 import { createRedactor, type Redactor } from '../report/redact.js';
 import { writeState } from '../report/state.js';
-import { otherSide, type Side } from '../stage/stage.js';
-import type { KeyTuple, Row, RowTranslator, TranslatorSet } from '../translate/types.js';
-import { compareResults, DiffKind, type RowDiff } from './compare.js';
-import { ignoredColumns, toRecord } from './record.js';
+import type { Side } from '../stage/stage.js';
+import type { TranslatorSet } from '../translate/types.js';
+import { checkRead, type CheckOutcome } from './check.js';
+import { RelationNames } from './columns.js';
 import { queryShape } from './fingerprint.js';
-import { confirmKeys } from './confirm.js';
-import { keyText, sleep, tableHasPending } from './keys.js';
 import { LatencyBook, type ShapeLatency } from './latency.js';
+import { toRecord } from './record.js';
+import { differenceIdentity, SeenDifferences } from './seen.js';
 import type { ReadObservation, ReadObserver } from './types.js';
 
-/** Name of the dualwrite_state entry the flip safety check reads. */
+/** Name of the dualwrite_state entry the flip safety check reads: the newest confirmed mismatch. */
 export const LAST_MISMATCH_STATE = 'shadow.lastMismatchAt';
+
+/** Why a sampled read was not compared. */
+export type SkipReason = 'overload' | 'closed' | 'non-deterministic';
 
 /** Events of a ShadowReader. */
 export interface ShadowEvents {
-  /** A difference was confirmed and recorded (values already redacted). */
+  /** A difference was confirmed and recorded (values already redacted). Each difference is emitted once. */
   mismatch: [record: MismatchRecord];
-  /** A sampled read was not compared (`overload`: queue full; `closed`: reader closed). */
-  skipped: [info: { reason: 'overload' | 'closed'; table: string | null }];
+  /** A read differed at first but the difference went away (lag) or could not be settled; not counted. */
+  dismissed: [info: { table: string | null; reason: DismissReason; rows: number }];
+  /**
+   * A sampled read was not compared (`overload`: queue full; `closed`: reader closed; `non-deterministic`:
+   * the read calls the clock, a random or a session function, named in `detail`).
+   */
+  skipped: [info: { reason: SkipReason; table: string | null; detail?: string }];
   /** Keys of a differing read are pending in the outbox: the reader waits for their sync, then re-checks. */
   recheck: [info: { table: string; keys: number }];
   /** A comparison failed (other side unreachable, translation error...); the app never sees it. */
@@ -66,14 +73,31 @@ export interface ShadowReaderOptions {
 }
 
 export interface ShadowStats {
+  /** Reads compared. */
   checks: number;
+  /** Reads that matched (at once, or after a difference went away as lag). */
   matches: number;
+  /** Confirmed differences recorded (each once). */
   mismatches: number;
+  /** Confirmed differences seen again by later reads (not recorded again). */
+  repeated: number;
   errors: number;
+  /** Sampled reads not compared, in all and by reason. */
   skipped: number;
+  skippedBy: Record<SkipReason, number>;
+  /** Reads whose difference was not counted, by reason. */
+  dismissed: Record<DismissReason, number>;
+  /** Keys (or reads) pending in an outbox when their difference was first seen, waited for. */
   rechecks: number;
+  /** Confirmation work: queries (re-runs) and rows (re-reads by key) read on both sides, and the time spent. */
+  confirmation: { reads: number; ms: number };
   latency: ShapeLatency[];
 }
+
+/** Dismissed differences written to the mismatch log as examples, at most this many a minute. */
+const DISMISSED_EXAMPLES_PER_MINUTE = 30;
+/** A difference seen again refreshes the flip's quiet window at most this often, ms. */
+const STATE_REFRESH_MS = 5000;
 
 /**
  * Compares sampled reads against the other database, off the request path. `observe` returns at once
@@ -101,7 +125,24 @@ export class ShadowReader extends EventEmitter<ShadowEvents> implements ReadObse
   #flushTimer: NodeJS.Timeout | undefined;
   // Whether a read was compared since the last save (no write when nothing changed).
   #dirty = false;
-  #stats = { checks: 0, matches: 0, mismatches: 0, errors: 0, skipped: 0, rechecks: 0 };
+  #relations = new RelationNames();
+  #seen = new SeenDifferences();
+  // Timed pairs taken: alternates which side runs first.
+  #pairs = 0;
+  #examples = { minute: 0, written: 0 };
+  #stateAt = 0;
+  #stats: Omit<ShadowStats, 'latency'> = {
+    checks: 0,
+    matches: 0,
+    mismatches: 0,
+    repeated: 0,
+    errors: 0,
+    skipped: 0,
+    skippedBy: { overload: 0, closed: 0, 'non-deterministic': 0 },
+    dismissed: { lag: 0, unsettled: 0, 'unordered-limit': 0 },
+    rechecks: 0,
+    confirmation: { reads: 0, ms: 0 },
+  };
 
   constructor(options: ShadowReaderOptions) {
     super();
@@ -164,15 +205,23 @@ export class ShadowReader extends EventEmitter<ShadowEvents> implements ReadObse
   }
 
   stats(): ShadowStats {
-    return { ...this.#stats, latency: this.latency.snapshot() };
+    const s = this.#stats;
+    return {
+      ...s,
+      skippedBy: { ...s.skippedBy },
+      dismissed: { ...s.dismissed },
+      confirmation: { ...s.confirmation },
+      latency: this.latency.snapshot(),
+    };
   }
 
-  /** Saves the per-shape latency to `shadow.latencyFile` (read by `dualwrite report`). */
+  /** Saves the per-shape latency and the counts to `shadow.latencyFile` (read by `dualwrite report`). */
   async flush(): Promise<void> {
     this.#dirty = false;
     const file = this.#config().shadow.latencyFile;
     await mkdir(dirname(file), { recursive: true });
-    const snapshot = { at: new Date().toISOString(), shapes: this.latency.snapshot() };
+    const { latency, ...counts } = this.stats();
+    const snapshot = { at: new Date().toISOString(), shapes: latency, stats: counts };
     await writeFile(file, `${JSON.stringify(snapshot, null, 2)}\n`);
   }
 
@@ -203,10 +252,11 @@ export class ShadowReader extends EventEmitter<ShadowEvents> implements ReadObse
     return this.#introspected;
   }
 
-  #skip(reason: 'overload' | 'closed', table: string | null): void {
+  #skip(reason: SkipReason, table: string | null, detail?: string): void {
     this.#stats.skipped += 1;
+    this.#stats.skippedBy[reason] += 1;
     this.#metrics.skipped.inc({ reason });
-    this.emit('skipped', { reason, table });
+    this.emit('skipped', { reason, table, ...(detail ? { detail } : {}) });
   }
 
   #redact(): Redactor {
@@ -222,51 +272,27 @@ export class ShadowReader extends EventEmitter<ShadowEvents> implements ReadObse
     const table = obs.table;
     const label = table ?? '(raw)';
     let fingerprint = '';
+    const started = performance.now();
     try {
       const parsed = queryShape(obs.sql);
       fingerprint = parsed.fingerprint;
-      const shape = parsed.shape;
-      const authSide = obs.servedBy;
-      const other = otherSide(authSide);
-      const started = performance.now();
-      const otherRows = asRows(await obs.runOnOther());
-      const otherMs = performance.now() - started;
-      this.latency.record(fingerprint, shape, table, authSide, obs.latencyMs);
-      this.latency.record(fingerprint, shape, table, other, otherMs);
-      this.#dirty = true;
-      this.#metrics.readSeconds.observe({ side: authSide }, obs.latencyMs / 1000);
-      this.#metrics.readSeconds.observe({ side: other }, otherMs / 1000);
-
-      const translators = this.#translators() ?? (await this.#introspect());
-      const translator = table && translators?.has(table) ? translators.table(table) : undefined;
-      const ignore = ignoredColumns(cfg, table);
-      const input = { translator, authoritativeSide: authSide, otherSide: other, ignore };
-      const first = compareResults({ ...input, authoritativeRows: asRows(obs.rows), otherRows });
-      this.#stats.checks += 1;
-      if (first.diffs.length === 0) {
-        this.#stats.matches += 1;
-        this.#metrics.checks.inc({ table: label, result: 'match' });
-        return;
-      }
-      const confirmed =
-        translator && first.keyed
-          ? await this.#confirmKeyed(
-              translator,
-              authSide,
-              asRows(obs.rows),
-              otherRows,
-              first.diffs,
-              ignore,
-              cfg,
-            )
-          : await this.#confirmUnkeyed(obs, input, first.diffs, cfg);
-      if (confirmed.diffs.length === 0) {
-        this.#stats.matches += 1;
-        this.#metrics.checks.inc({ table: label, result: 'match' });
-        return;
-      }
-      this.#metrics.checks.inc({ table: label, result: 'mismatch' });
-      await this.#report(obs, authSide, confirmed.diffs, confirmed.rechecked, fingerprint, shape);
+      const timed = cfg.shadow.latencySampleRate > 0 && this.#random() < cfg.shadow.latencySampleRate;
+      const outcome = await checkRead(obs, {
+        db: this.#db,
+        translators: this.#translators() ?? (await this.#introspect()),
+        relations: this.#relations,
+        config: cfg,
+        redactor: this.#redact(),
+        timed,
+        authoritativeFirst: timed && this.#pairs++ % 2 === 0,
+        onPending: (t, keys) => this.emit('recheck', { table: t, keys }),
+        known: (d) => this.#seen.has(differenceIdentity(d, parsed.fingerprint)),
+      });
+      this.#account(outcome, parsed, table, label, started);
+      if (outcome.result === 'mismatch') await this.#report(obs, outcome, parsed);
+      else if (outcome.result === 'dismissed') await this.#dismiss(obs, outcome, parsed);
+      else if (outcome.result === 'repeated')
+        await this.#refreshState(obs.table, outcome.diffs[0], parsed, false);
     } catch (error) {
       this.#stats.errors += 1;
       this.#metrics.checks.inc({ table: label, result: 'error' });
@@ -282,124 +308,148 @@ export class ShadowReader extends EventEmitter<ShadowEvents> implements ReadObse
     }
   }
 
-  /**
-   * Differences on keyed rows are confirmed on the keys themselves: keys pending in the outbox are waited
-   * for (bounded), then both sides are re-read by key, so a write that landed between the two reads, or
-   * that was still syncing, is not reported.
-   */
-  async #confirmKeyed(
-    translator: RowTranslator,
-    authSide: Side,
-    authRows: readonly Row[],
-    otherRows: readonly Row[],
-    diffs: RowDiff[],
-    ignore: ReadonlySet<string>,
-    cfg: Readonly<DualWriteConfig>,
-  ): Promise<{ diffs: RowDiff[]; rechecked: Set<string> }> {
-    const table = translator.table;
-    const tableColumns = new Set(translator.columns);
-    const resultColumns = new Set([...authRows, ...otherRows].flatMap((r) => Object.keys(r)));
-    const {
-      diffs: again,
-      rechecked,
-      timedOut,
-    } = await confirmKeys({
-      db: this.#db,
-      translator,
-      authoritativeSide: authSide,
-      keys: diffs.map((d) => d.key as KeyTuple),
-      columns: [...resultColumns].filter((c) => tableColumns.has(c)),
-      ignore,
-      wait: { timeoutMs: cfg.shadow.recheckTimeoutMs, intervalMs: cfg.shadow.recheckIntervalMs },
-      onPending: (keys) => this.emit('recheck', { table, keys }),
-    });
-    this.#stats.rechecks += rechecked.size;
-    if (timedOut.size > 0) this.#metrics.rechecks.inc({ table, outcome: 'timeout' }, timedOut.size);
-    // A difference only in computed columns cannot be re-read by key: keep the original one.
-    const onlyComputed = diffs.filter(
-      (d) =>
-        d.kind === DiffKind.Different &&
-        !rechecked.has(keyText(d.key as KeyTuple)) &&
-        d.columns.every((c) => !tableColumns.has(c.column)),
-    );
-    const confirmed = [...again, ...onlyComputed];
-    const still = new Set(confirmed.map((d) => keyText(d.key as KeyTuple)));
-    let resolved = 0;
-    for (const k of rechecked) if (!timedOut.has(k) && !still.has(k)) resolved += 1;
-    if (resolved > 0) this.#metrics.rechecks.inc({ table, outcome: 'resolved' }, resolved);
-    const mismatched = [...rechecked].filter((k) => still.has(k)).length;
-    if (mismatched > 0) this.#metrics.rechecks.inc({ table, outcome: 'mismatch' }, mismatched);
-    return { diffs: confirmed, rechecked };
+  #account(
+    outcome: CheckOutcome,
+    shape: { fingerprint: string; shape: string },
+    table: string | null,
+    label: string,
+    started: number,
+  ): void {
+    if (outcome.pair) {
+      this.latency.recordPair(shape.fingerprint, shape.shape, table, outcome.pair);
+      this.#metrics.readSeconds.observe({ side: 'mysql' }, outcome.pair.mysql / 1000);
+      this.#metrics.readSeconds.observe({ side: 'postgres' }, outcome.pair.postgres / 1000);
+      this.#dirty = true;
+    }
+    if (outcome.result === 'skipped') return this.#skip('non-deterministic', table, outcome.detail);
+    this.#dirty = true;
+    this.#stats.checks += 1;
+    this.#stats.rechecks += outcome.rechecked;
+    if (outcome.confirmReads > 0) {
+      this.#stats.confirmation.reads += outcome.confirmReads;
+      this.#stats.confirmation.ms += Math.round(performance.now() - started);
+      this.#metrics.confirmReads.inc({ table: label }, outcome.confirmReads);
+    }
+    const dismissed =
+      outcome.result === 'dismissed'
+        ? { reason: outcome.reason, count: outcome.count }
+        : outcome.result === 'mismatch'
+          ? outcome.dismissed
+          : null;
+    if (dismissed) {
+      this.#stats.dismissed[dismissed.reason] += 1;
+      this.#metrics.dismissed.inc({ table: label, reason: dismissed.reason });
+      this.emit('dismissed', { table, reason: dismissed.reason, rows: dismissed.count });
+    }
+    if (outcome.result === 'mismatch' || outcome.result === 'dismissed') {
+      const result =
+        outcome.result === 'mismatch' ? 'mismatch' : outcome.reason === 'lag' ? 'resolved' : outcome.reason;
+      this.#metrics.rechecks.inc({ table: label, outcome: result });
+    }
+    const matched =
+      outcome.result === 'match' || (outcome.result === 'dismissed' && outcome.reason === 'lag');
+    if (matched) this.#stats.matches += 1;
+    if (outcome.result !== 'dismissed' || matched)
+      this.#metrics.checks.inc({
+        table: label,
+        result: outcome.result === 'mismatch' ? 'mismatch' : 'match',
+      });
   }
 
-  /** Results without a key: wait until the table has nothing pending, then run the read on the other side again. */
-  async #confirmUnkeyed(
+  /**
+   * The flip's quiet window starts again at every confirmed mismatch; a difference seen again keeps it
+   * open, refreshed at most every STATE_REFRESH_MS.
+   */
+  async #refreshState(
+    table: string | null,
+    first: { kind: string } | undefined,
+    shape: { fingerprint: string },
+    fresh: boolean,
+  ): Promise<void> {
+    if (!fresh && Date.now() - this.#stateAt < STATE_REFRESH_MS) return;
+    this.#stateAt = Date.now();
+    try {
+      await writeState(this.#db.postgres, LAST_MISMATCH_STATE, {
+        at: new Date().toISOString(),
+        status: 'confirmed',
+        table,
+        kind: first?.kind,
+        fingerprint: shape.fingerprint,
+      });
+    } catch (error) {
+      this.#log.error({ err: error }, `writing ${LAST_MISMATCH_STATE} failed`);
+    }
+  }
+
+  /** A dismissed difference goes to the log as an example (rate-limited), never to the flip's state. */
+  async #dismiss(
     obs: ReadObservation,
-    input: Omit<Parameters<typeof compareResults>[0], 'authoritativeRows' | 'otherRows'>,
-    diffs: RowDiff[],
-    cfg: Readonly<DualWriteConfig>,
-  ): Promise<{ diffs: RowDiff[]; rechecked: Set<string> }> {
-    const table = obs.table;
-    if (!table) return { diffs, rechecked: new Set() };
-    const auth = this.#db[obs.servedBy];
-    if (!(await tableHasPending(auth, table))) return { diffs, rechecked: new Set() };
-    this.#stats.rechecks += 1;
-    this.emit('recheck', { table, keys: 0 });
-    const deadline = Date.now() + cfg.shadow.recheckTimeoutMs;
-    while ((await tableHasPending(auth, table)) && Date.now() < deadline)
-      await sleep(cfg.shadow.recheckIntervalMs);
-    const again = compareResults({
-      ...input,
-      authoritativeRows: obs.rows,
-      otherRows: await obs.runOnOther(),
+    outcome: Extract<CheckOutcome, { result: 'dismissed' }>,
+    shape: { fingerprint: string; shape: string },
+  ): Promise<void> {
+    const minute = Math.floor(Date.now() / 60_000);
+    if (this.#examples.minute !== minute) this.#examples = { minute, written: 0 };
+    if (this.#examples.written >= DISMISSED_EXAMPLES_PER_MINUTE) return;
+    this.#examples.written += 1;
+    const record = toRecord(this.#redact(), {
+      source: 'shadow',
+      table: obs.table,
+      diff: outcome.example,
+      authSide: obs.servedBy,
+      fingerprint: shape.fingerprint,
+      shape: shape.shape,
+      context: obs.context ? { ...obs.context } : null,
+      rechecked: outcome.rechecked > 0,
+      status: 'dismissed',
+      reason: outcome.reason,
+      evidence: outcome.evidence,
+      differences: outcome.count,
     });
-    this.#metrics.rechecks.inc({ table, outcome: again.diffs.length === 0 ? 'resolved' : 'mismatch' });
-    return { diffs: again.diffs, rechecked: new Set(again.diffs.length > 0 ? ['*'] : []) };
+    try {
+      await appendMismatches(this.#config().shadow.mismatchLog, [record]);
+    } catch (error) {
+      this.#log.error({ err: error }, 'writing the mismatch log failed');
+    }
   }
 
   async #report(
     obs: ReadObservation,
-    authSide: Side,
-    diffs: RowDiff[],
-    rechecked: Set<string>,
-    fingerprint: string,
-    shape: string,
+    outcome: Extract<CheckOutcome, { result: 'mismatch' }>,
+    shape: { fingerprint: string; shape: string },
   ): Promise<void> {
     const table = obs.table;
-    const records = diffs.map((d) =>
+    const fresh = outcome.diffs.filter(
+      (d) => !this.#seen.seenBefore(differenceIdentity(d, shape.fingerprint)),
+    );
+    this.#stats.repeated += outcome.diffs.length - fresh.length;
+    const records = fresh.map((d) =>
       toRecord(this.#redact(), {
         source: 'shadow',
         table,
         diff: d,
-        authSide,
-        fingerprint,
-        shape,
+        authSide: obs.servedBy,
+        fingerprint: shape.fingerprint,
+        shape: shape.shape,
         context: obs.context ? { ...obs.context } : null,
-        rechecked: rechecked.has('*') || (d.key !== null && rechecked.has(keyText(d.key))),
+        rechecked: outcome.wasPending(d),
+        status: 'confirmed',
+        evidence: outcome.evidence(d),
+        query: outcome.query,
+        sources: outcome.sources,
       }),
     );
     this.#stats.mismatches += records.length;
-    this.#metrics.mismatches.inc({ table: table ?? '(raw)' }, records.length);
+    if (records.length > 0) this.#metrics.mismatches.inc({ table: table ?? '(raw)' }, records.length);
     const cfg = this.#config();
     try {
       await appendMismatches(cfg.shadow.mismatchLog, records);
     } catch (error) {
       this.#log.error({ err: error }, 'writing the mismatch log failed');
     }
-    try {
-      await writeState(this.#db.postgres, LAST_MISMATCH_STATE, { at: records[0]?.at, table });
-    } catch (error) {
-      this.#log.error({ err: error }, `writing ${LAST_MISMATCH_STATE} failed`);
-    }
+    await this.#refreshState(table, records[0] ?? outcome.diffs[0], shape, records.length > 0);
     for (const record of records) {
       this.#log.warn({ mismatch: record }, 'shadow read mismatch');
       this.emit('mismatch', record);
     }
   }
-}
-
-/** Rows of a result; a single row (`.first()`) or nothing is tolerated rather than failing the comparison. */
-function asRows(result: unknown): readonly Row[] {
-  if (Array.isArray(result)) return result as Row[];
-  return result && typeof result === 'object' ? [result as Row] : [];
 }

@@ -76,10 +76,13 @@ export async function flipChecks(input: FlipCheckInput): Promise<FlipCheckResult
       reasons.push(
         `${q?.n} key(s) quarantined on their way to ${toPlan.authoritative} within the last ${quiet} ms`,
       );
-    const mismatchAt = timeOf(state.get(StateName.lastMismatch));
+    // Only confirmed mismatches count: differences dismissed as lag or non-determinism never reach it.
+    const last = state.get(StateName.lastMismatch) as { status?: unknown; table?: unknown } | undefined;
+    const mismatchAt = last?.status === 'dismissed' ? undefined : timeOf(last);
     if (mismatchAt !== undefined && now - mismatchAt < quiet) {
+      const table = typeof last?.table === 'string' ? ` on ${last.table}` : '';
       reasons.push(
-        `a shadow-read mismatch at ${new Date(mismatchAt).toISOString()} is within the quiet window`,
+        `a confirmed shadow-read mismatch${table} at ${new Date(mismatchAt).toISOString()} is within the quiet window (see dualwrite report; dualwrite shadow replay re-runs it)`,
       );
     }
   }

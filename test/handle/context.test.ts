@@ -56,7 +56,7 @@ describe('request context and shadow-read observations', () => {
     expect(o).toMatchObject({ table: 'widgets', servedBy: 'mysql', context: { requestId: 'req-42' } });
     expect(o.rows).toEqual([{ id: 1, name: 'one', active: 1, qty: 1 }]);
     expect(o.sql).toMatch(/select \* from `widgets`/);
-    expect(await o.runOnOther()).toEqual([{ id: 1, name: 'one', active: true, qty: 1 }]);
+    expect((await o.run('postgres')).rows).toEqual([{ id: 1, name: 'one', active: true, qty: 1 }]);
   });
 
   it('observes nothing in stages without shadow reads, and PostgreSQL-served reads in pg-primary', async () => {
@@ -70,6 +70,6 @@ describe('request context and shadow-read observations', () => {
     await db('widgets').where('qty', '>=', 1).select('id', 'active');
     const o = await observer.next();
     expect(o.servedBy).toBe('postgres');
-    expect(await o.runOnOther()).toEqual([{ id: 1, active: true }]);
+    expect((await o.run('mysql')).rows).toEqual([{ id: 1, active: true }]);
   });
 });

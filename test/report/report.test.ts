@@ -53,15 +53,47 @@ describe('dualwrite report', () => {
         rechecked: i === 2,
       }),
     );
-    await appendMismatches(config.shadow.mismatchLog, records);
+    // A difference that went away once the outbox drained: evidence only, never counted.
+    const lag = toRecord(redactor, {
+      source: 'shadow',
+      table: 'patients',
+      diff: {
+        kind: DiffKind.Different,
+        key: [9],
+        columns: [{ column: 'status', authoritative: 'archived', other: 'active' }],
+        authoritative: { id: 9, status: 'archived' },
+        other: { id: 9, status: 'active' },
+      },
+      authSide: 'mysql',
+      fingerprint: 'abc123def456',
+      shape: 'select * from patients where id = ?',
+      context: null,
+      rechecked: true,
+      status: 'dismissed',
+      reason: 'lag',
+      evidence: { method: 'key-reread', reruns: 0, attempts: 1, pendingAtFirst: true },
+      differences: 1,
+    });
+    await appendMismatches(config.shadow.mismatchLog, [...records, lag]);
     const book = new LatencyBook();
     for (let i = 1; i <= 100; i++) {
-      book.record('abc123def456', 'select * from patients where id = ?', 'patients', 'mysql', i / 10);
-      book.record('abc123def456', 'select * from patients where id = ?', 'patients', 'postgres', i / 8);
+      book.recordPair('abc123def456', 'select * from patients where id = ?', 'patients', {
+        mysql: i / 10,
+        postgres: i / 8,
+      });
     }
     await writeFile(
       config.shadow.latencyFile,
-      JSON.stringify({ at: new Date().toISOString(), shapes: book.snapshot() }),
+      JSON.stringify({
+        at: new Date().toISOString(),
+        shapes: book.snapshot(),
+        stats: {
+          checks: 500,
+          repeated: 4,
+          dismissed: { lag: 5, unsettled: 1, 'unordered-limit': 0 },
+          skippedBy: { overload: 0, closed: 0, 'non-deterministic': 7 },
+        },
+      }),
     );
     const verification: VerifyResult = {
       at: '2026-01-02T03:04:05.000Z',
@@ -122,7 +154,7 @@ describe('dualwrite report', () => {
 
   it('keeps mismatch records as JSON lines with sensitive values hashed', async () => {
     const text = await readFile(config.shadow.mismatchLog, 'utf8');
-    expect(text.trim().split('\n')).toHaveLength(3);
+    expect(text.trim().split('\n')).toHaveLength(4);
     expect(text).not.toContain(SECRET);
     const records = await readMismatches(config.shadow.mismatchLog);
     const name = records[0]?.columns.find((c) => c.column === 'full_name');
@@ -138,6 +170,12 @@ describe('dualwrite report', () => {
   it('writes a self-contained HTML page that renders in headless Chromium', async () => {
     const { file, summary } = await writeReport({ config });
     expect(summary.totalMismatches).toBe(3);
+    expect(summary.dismissed).toEqual({
+      total: 13,
+      byReason: { lag: 5, unsettled: 1, 'non-deterministic': 7 },
+    });
+    expect(summary.examples.every((m) => m.status === 'confirmed')).toBe(true);
+    expect(summary.dismissedExamples.map((m) => m.key)).toEqual([[9]]);
     const html = await readFile(file, 'utf8');
     expect(html).not.toContain(SECRET);
     expect(html).not.toMatch(/<script|<link|src="http|href="http/i);
@@ -158,9 +196,16 @@ describe('dualwrite report', () => {
       expect(examples).toContain('req-2');
       expect(examples).toContain('re-checked after sync');
       expect(examples).not.toContain(SECRET);
+      const dismissed = await page.locator('#dismissed').innerText();
+      expect(dismissed).toMatch(/lag\s+5/);
+      expect(dismissed).toMatch(/non-deterministic\s+7/);
+      expect(dismissed).toContain('dismissed as lag');
       const latency = await page.locator('#latency').innerText();
       expect(latency).toContain('abc123def456');
       expect(latency).toContain('1.25');
+      // 100 pairs, with the spread of each side and of the per-pair ratios.
+      expect(latency).toMatch(/\b100\b/);
+      expect(latency).toContain('2.50–7.50');
       const verification = await page.locator('#verification').innerText();
       expect(verification).toContain('visits');
       expect(verification).toContain('differences found');
@@ -185,7 +230,10 @@ describe('dualwrite report', () => {
       }),
     );
     const text = await run('./bin/dualwrite.js', ['report', '-c', configFile]);
-    expect(text.stdout).toContain('Shadow mismatches: 3');
+    expect(text.stdout).toContain('Shadow mismatches (confirmed): 3');
+    expect(text.stdout).toContain(
+      'Not counted: 13 (lag 5, unsettled 1, non-deterministic 7) of 500 reads compared',
+    );
     expect(text.stdout).toContain('Last verification: 2026-01-02T03:04:05.000Z DIFFERENCES');
     const json = await run('./bin/dualwrite.js', ['report', '-c', configFile, '--json']);
     const parsed = JSON.parse(json.stdout) as { totalMismatches: number; byTable: { table: string }[] };

@@ -1,13 +1,17 @@
-import { performance } from 'node:perf_hooks';
+import { join } from 'node:path';
 import type { Knex } from 'knex';
+import { validateConfig } from '../../lib/config/load.js';
+import type { DualWriteConfig, DualWriteConfigInput } from '../../lib/config/schema.js';
 import { introspectMysql } from '../../lib/dialect/mysql/introspect.js';
 import { introspectPostgres } from '../../lib/dialect/postgres/introspect.js';
 import { initMetaTables } from '../../lib/meta/init.js';
-import type { ReadObservation, RequestContext } from '../../lib/shadow/types.js';
+import { driverResult } from '../../lib/dialect/results.js';
+import { runObserved } from '../../lib/handle/knex-internals.js';
+import type { ReadObservation, ReadRun, RequestContext } from '../../lib/shadow/types.js';
 import type { Side } from '../../lib/stage/stage.js';
 import { KeySyncer } from '../../lib/sync/syncer.js';
 import { buildTranslators } from '../../lib/translate/build.js';
-import type { TranslatorSet } from '../../lib/translate/types.js';
+import type { Row, TranslatorSet } from '../../lib/translate/types.js';
 import type { TestDatabases } from '../support/databases.js';
 
 /** A small clinic schema on both servers (the same shape the schema conversion would produce). */
@@ -100,27 +104,53 @@ export async function observedRead(
 ): Promise<ReadObservation> {
   const servedBy = options.servedBy ?? 'mysql';
   const db = { mysql: dbs.mysql, postgres: dbs.pg };
-  const other = servedBy === 'mysql' ? db.postgres : db.mysql;
-  const run = async (k: Knex) => {
-    const result = (await build(k)) as unknown;
-    // Raw results: mysql2 gives [rows, fields], pg gives { rows }.
-    if (Array.isArray(result) && Array.isArray(result[0])) return result[0] as Record<string, unknown>[];
-    if (result && typeof result === 'object' && 'rows' in result)
-      return (result as { rows: Record<string, unknown>[] }).rows;
-    if (Array.isArray(result)) return result as Record<string, unknown>[];
-    return result ? [result as Record<string, unknown>] : [];
+  const run = async (side: Side): Promise<ReadRun> => {
+    const query = build(db[side]);
+    const { sql, bindings } = query.toSQL();
+    const { result, response, ms } = await runObserved(query);
+    const { rows, fields } = driverResult[side](response ?? result);
+    // Builder results are the rows themselves (a single row for .first()).
+    const own = Array.isArray(result) && !Array.isArray(result[0]) ? (result as Row[]) : undefined;
+    const single = result && typeof result === 'object' && !Array.isArray(result) && !('rows' in result);
+    return { rows: own ?? (single ? [result as Row] : rows), fields, ms, sql, bindings };
   };
-  const query = build(db[servedBy]);
-  const started = performance.now();
-  const rows = await run(db[servedBy]);
+  const served = await run(servedBy);
   return {
     table,
-    sql: query.toSQL().sql,
+    sql: served.sql,
+    bindings: served.bindings,
     servedBy,
-    rows,
-    latencyMs: performance.now() - started,
+    rows: served.rows,
+    fields: served.fields,
+    latencyMs: served.ms,
     context: options.context,
-    runOnOther: () => run(other),
+    run,
     at: Date.now(),
   };
+}
+
+/**
+ * Config of a ShadowReader test: every read sampled and timed, its own mismatch log in `dir`, short
+ * re-check waits; `extra` overrides (its `shadow` merged).
+ */
+export function shadowTestConfig(
+  dbs: TestDatabases,
+  dir: string,
+  extra: Partial<DualWriteConfigInput> = {},
+): DualWriteConfig {
+  return validateConfig({
+    stage: 'shadow',
+    mysql: { url: dbs.mysqlUrl },
+    postgres: { url: dbs.pgUrl },
+    ...extra,
+    shadow: {
+      sampleRate: 1,
+      mismatchLog: join(dir, `mismatches-${Math.random().toString(36).slice(2)}.jsonl`),
+      latencyFile: join(dir, 'latency.json'),
+      recheckTimeoutMs: 5000,
+      recheckIntervalMs: 50,
+      latencySampleRate: 1,
+      ...extra.shadow,
+    },
+  });
 }

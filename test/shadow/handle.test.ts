@@ -37,6 +37,7 @@ function settings(stage: Stage) {
       latencyFile: join(dir, `${stage}-latency.json`),
       recheckTimeoutMs: 8000,
       recheckIntervalMs: 25,
+      latencySampleRate: 1,
     },
   };
 }

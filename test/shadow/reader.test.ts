@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { validateConfig } from '../../lib/config/load.js';
 import type { DualWriteConfigInput } from '../../lib/config/schema.js';
 import { serveMetrics } from '../../lib/report/metrics.js';
 import { readMismatches } from '../../lib/report/records.js';
@@ -16,26 +15,15 @@ import { enqueueKeys } from '../../lib/sync/outbox.js';
 import { SyncWorker } from '../../lib/sync/worker.js';
 import { useFreshDatabases } from '../support/databases.js';
 import { setAuthority } from '../support/dualwrite.js';
-import { observedRead, PATIENTS, setUpClinic, type Clinic } from './fixture.js';
+import { observedRead, PATIENTS, setUpClinic, shadowTestConfig, type Clinic } from './fixture.js';
 
 const dbs = useFreshDatabases('dwshadow');
 let clinic: Clinic;
 let dir: string;
 
 function configFor(extra: Partial<DualWriteConfigInput> = {}) {
-  return validateConfig({
-    stage: 'shadow',
-    mysql: { url: dbs.mysqlUrl },
-    postgres: { url: dbs.pgUrl },
+  return shadowTestConfig(dbs, dir, {
     ...extra,
-    shadow: {
-      sampleRate: 1,
-      mismatchLog: join(dir, `mismatches-${Math.random().toString(36).slice(2)}.jsonl`),
-      latencyFile: join(dir, 'latency.json'),
-      recheckTimeoutMs: 5000,
-      recheckIntervalMs: 50,
-      ...extra.shadow,
-    },
     tables: { patients: { sensitiveColumns: ['full_name'] }, ...extra.tables },
   });
 }
@@ -330,12 +318,12 @@ describe('ShadowReader', () => {
     const slow = await observedRead(dbs, 'clinics', (k) => k('clinics').where({ id: 1 }));
     const blocked: ReadObservation = {
       ...slow,
-      runOnOther: async () => {
+      run: async (side) => {
         await new Promise((r) => setTimeout(r, 200));
-        return slow.runOnOther();
+        return slow.run(side);
       },
     };
-    const failing: ReadObservation = { ...slow, runOnOther: () => Promise.reject(new Error('pg is down')) };
+    const failing: ReadObservation = { ...slow, run: () => Promise.reject(new Error('pg is down')) };
     const errors: string[] = [];
     shadow.on('checkError', (e) => errors.push(e.error.message));
     for (let i = 0; i < 10; i++) shadow.observe(blocked);

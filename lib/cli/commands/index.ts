@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { registerBackfill } from './backfill.js';
 import { registerReport } from './report.js';
 import { registerSchema } from './schema.js';
+import { registerShadow } from './shadow.js';
 import { registerVerify } from './verify.js';
 import { registerInit } from './init.js';
 import { registerStage } from './stage.js';
@@ -16,4 +17,5 @@ export function registerCommands(program: Command): void {
   registerInit(program);
   registerStage(program);
   registerStatus(program);
+  registerShadow(program);
 }
