@@ -45,13 +45,14 @@ export class KeyPager {
     const cols = this.#columns.map(() => '??').join(', ');
     const bindings: unknown[] = [...columns, this.#table];
     const conditions: string[] = [];
-    const predicate = keysetPredicate(this.#side, this.#columns.length);
     if (after) {
+      const predicate = keysetPredicate(this.#side, this.#columns.length, '>');
       conditions.push(predicate.sql);
       bindings.push(...predicate.bindings(this.#columns, after));
     }
     if (upTo) {
-      conditions.push(`NOT ${predicate.sql}`);
+      const predicate = keysetPredicate(this.#side, this.#columns.length, '<=');
+      conditions.push(predicate.sql);
       bindings.push(...predicate.bindings(this.#columns, upTo));
     }
     bindings.push(...this.#columns);
@@ -74,32 +75,37 @@ export class KeyPager {
 }
 
 /**
- * `key > after` over the key columns. PostgreSQL compares row values and walks the index with it;
- * MySQL/MariaDB get the expanded form `a > ? OR (a = ? AND b > ?)`, which their range optimiser
- * handles for composite keys.
+ * `key > bound` (`op` '>') or `key <= bound` ('<=') over the key columns. PostgreSQL compares row
+ * values and walks the index with them; MySQL/MariaDB get the expanded form `a > ? OR (a = ? AND b > ?)`
+ * (`a < ? OR … OR (a = ? AND b <= ?)` for the upper bound), which their range optimiser handles for
+ * composite keys, plus a plain bound on the first column (`a >= ?` / `a <= ?`) so a batch's range read
+ * stops at its last key instead of reading on through the table.
  */
 function keysetPredicate(
   side: Side,
   n: number,
-): { sql: string; bindings: (cols: readonly string[], after: RawKey) => unknown[] } {
-  if (n === 1) return { sql: '(?? > ?)', bindings: (cols, after) => [cols[0], after[0]] };
+  op: '>' | '<=',
+): { sql: string; bindings: (cols: readonly string[], bound: RawKey) => unknown[] } {
+  if (n === 1) return { sql: `(?? ${op} ?)`, bindings: (cols, bound) => [cols[0], bound[0]] };
   if (side === 'postgres') {
     const list = Array.from({ length: n }, () => '??').join(', ');
     const vals = Array.from({ length: n }, () => '?').join(', ');
-    return { sql: `((${list}) > (${vals}))`, bindings: (cols, after) => [...cols, ...after] };
+    return { sql: `((${list}) ${op} (${vals}))`, bindings: (cols, bound) => [...cols, ...bound] };
   }
+  const strict = op === '>' ? '>' : '<';
   const terms: string[] = [];
   for (let i = 0; i < n; i++) {
     const eqs = Array.from({ length: i }, () => '?? = ?');
-    terms.push(`(${[...eqs, '?? > ?'].join(' AND ')})`);
+    const last = i === n - 1 && op === '<=' ? '<=' : strict;
+    terms.push(`(${[...eqs, `?? ${last} ?`].join(' AND ')})`);
   }
   return {
-    sql: `(${terms.join(' OR ')})`,
-    bindings: (cols, after) => {
-      const out: unknown[] = [];
+    sql: `(?? ${op === '>' ? '>=' : '<='} ? AND (${terms.join(' OR ')}))`,
+    bindings: (cols, bound) => {
+      const out: unknown[] = [cols[0], bound[0]];
       for (let i = 0; i < n; i++) {
-        for (let j = 0; j < i; j++) out.push(cols[j], after[j]);
-        out.push(cols[i], after[i]);
+        for (let j = 0; j < i; j++) out.push(cols[j], bound[j]);
+        out.push(cols[i], bound[i]);
       }
       return out;
     },
