@@ -159,6 +159,12 @@ export class SchemaKnowledge implements TranslatorSet {
     }
     if (this.has(table)) return true;
     if (unsynced.has(table) || !(await this.#exists(table, side))) return false;
+    try {
+      // A table on both sides but without a key says so (NoPrimaryKey, with the remedy).
+      this.#translators.table(table);
+    } catch (error) {
+      if ((error as { code?: string }).code === ErrorCode.NoPrimaryKey) throw error;
+    }
     throw new DualWriteError(
       ErrorCode.UnknownTable,
       `table ${table} exists on ${side} only: its writes cannot be synced (create it on both databases, or set tables.${table}.exclude)`,
