@@ -1,13 +1,10 @@
 import type { Knex } from 'knex';
-import * as mysqlKeys from '../dialect/mysql/keys.js';
-import * as pgKeys from '../dialect/postgres/keys.js';
-import type { KeyColumn } from '../dialect/postgres/keys.js';
-import type { Side } from '../stage/stage.js';
+import type { KeyColumn } from '../dialect/dialect.js';
+import { dialectFor } from '../dialect/dialects.js';
+import type { Side } from '../dialect/side.js';
 import type { Row, RowTranslator } from '../translate/types.js';
 import { distinctKeys, keyText } from './codec.js';
 import { keyStep } from './errors.js';
-
-const DIALECT = { mysql: mysqlKeys, postgres: pgKeys } as const;
 
 /** Key columns of a translator's table per side, looked up once (translators are rebuilt on schema change). */
 const columnCache = new WeakMap<RowTranslator, Partial<Record<Side, Promise<KeyColumn[]>>>>();
@@ -18,7 +15,7 @@ export function keyColumnsOf(db: Knex, side: Side, tr: RowTranslator): Promise<K
   if (!sides) columnCache.set(tr, (sides = {}));
   let found = sides[side];
   if (!found) {
-    found = DIALECT[side].keyColumns(db, tr.table, tr.primaryKey);
+    found = dialectFor(side).keys.keyColumns(db, tr.table, tr.primaryKey);
     sides[side] = found;
     // A failed lookup is not kept.
     found.catch(() => {
@@ -35,11 +32,6 @@ export interface KeySetTarget {
   translator: RowTranslator;
 }
 
-/** Rows of key-set statements (knex.raw's result on either driver). */
-function resultRows(result: unknown): Row[] {
-  return (Array.isArray(result) ? result[0] : (result as { rows: Row[] }).rows) as Row[];
-}
-
 async function runSelect(
   target: KeySetTarget,
   key: readonly KeyColumn[],
@@ -48,11 +40,12 @@ async function runSelect(
   lock: boolean,
 ): Promise<Row[]> {
   const { db, side, translator: tr } = target;
+  const dialect = dialectFor(side);
   const out: Row[] = [];
-  for (const s of DIALECT[side].keySetStatements('select', tr.table, key, keys, columns, lock)) {
-    for (const row of resultRows(await db.raw(s.sql, s.bindings as Knex.RawBinding[]))) out.push(row);
+  for (const s of dialect.keys.keySetStatements('select', tr.table, key, keys, columns, lock)) {
+    for (const row of dialect.rows(await db.raw(s.sql, s.bindings as Knex.RawBinding[]))) out.push(row);
   }
-  if (side === 'postgres') return out;
+  if (!dialect.capabilities.collationAwareKeyLookups) return out;
   // MySQL compares by the column's collation: a case-insensitive key also finds 'ABC' for 'abc'. Only
   // rows whose canonical key is one asked for are kept (a uuid's case does not count, a name's does).
   const wanted = new Set(keys.map((k) => keyText(tr.canonicalKey(k, side))));
@@ -103,13 +96,14 @@ export async function deleteByKeys(
   let distinct = distinctKeys(keys);
   return keyStep(tr.table, `${operation} on ${side}`, distinct, async () => {
     const key = await keyColumnsOf(db, side, tr);
-    if (side === 'mysql') {
+    const dialect = dialectFor(side);
+    if (dialect.capabilities.collationAwareKeyLookups) {
       const found = await runSelect(target, key, distinct, tr.primaryKey, true);
       distinct = found.map((r) => tr.primaryKey.map((c) => r[c]));
     }
     let n = 0;
-    for (const s of DIALECT[side].keySetStatements('delete', tr.table, key, distinct)) {
-      n += DIALECT[side].affectedRows(await db.raw(s.sql, s.bindings as Knex.RawBinding[]));
+    for (const s of dialect.keys.keySetStatements('delete', tr.table, key, distinct)) {
+      n += dialect.affectedRows(await db.raw(s.sql, s.bindings as Knex.RawBinding[]));
     }
     return n;
   });

@@ -22,6 +22,9 @@ export const META_TABLES = {
 
 export const LOCK_BUCKETS = 4096;
 
+/** The side whose state and quarantine tables are the ones read and written: the database the migration ends on. */
+export const STATE_SIDE = 'postgres' as const;
+
 export function isMetaTable(name: string): boolean {
   return name.startsWith('dualwrite_');
 }

@@ -1,12 +1,11 @@
 import type { Knex } from 'knex';
-import * as mysqlDialect from '../dialect/mysql/authority.js';
-import * as pgDialect from '../dialect/postgres/authority.js';
+import { anySide, dialectFor } from '../dialect/dialects.js';
+import { otherSide, SIDES, type Side } from '../dialect/side.js';
 import { DualWriteError, ErrorCode } from '../errors.js';
 import { META_TABLES } from '../meta/tables.js';
 import type { Logger } from '../observe/logger.js';
-import { isStage, otherSide, planFor, Side, type Stage } from './stage.js';
+import { isStage, planFor, STAGES, type Stage } from './stage.js';
 
-const DIALECT = { mysql: mysqlDialect, postgres: pgDialect } as const;
 const TABLE = META_TABLES.authority;
 
 /** `writable`: takes captured writes. `leaving`: gives the role up, its outbox draining. `left`: gave it up. */
@@ -28,14 +27,13 @@ export type AuthorityView = Record<Side, AuthorityRow | null>;
 async function readSide(knex: Knex, side: Side): Promise<AuthorityRow | null> {
   let res: unknown;
   try {
-    res = await knex.raw(DIALECT[side].AUTHORITY_READ_SQL);
+    res = await knex.raw(dialectFor(side).authority.readSql);
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
     // No table: the database was initialised by an older version (or not at all).
-    if (code === 'ER_NO_SUCH_TABLE' || code === '42P01') return null;
+    if (dialectFor(side).errors.isMissingTable(error)) return null;
     throw error;
   }
-  const rows = (side === Side.Mysql ? (res as unknown[])[0] : (res as { rows: unknown }).rows) as {
+  const rows = dialectFor(side).rows(res) as unknown as {
     state: AuthorityState;
     stage: string | null;
     epoch: string | number;
@@ -53,11 +51,8 @@ async function readSide(knex: Knex, side: Side): Promise<AuthorityRow | null> {
 
 /** Both sides' authority rows. */
 export async function readAuthority(knex: Readonly<Record<Side, Knex>>): Promise<AuthorityView> {
-  const [mysql, postgres] = await Promise.all([
-    readSide(knex.mysql, Side.Mysql),
-    readSide(knex.postgres, Side.Postgres),
-  ]);
-  return { mysql, postgres };
+  const [mysql, postgres] = await Promise.all(SIDES.map((side) => readSide(knex[side], side)));
+  return { mysql: mysql ?? null, postgres: postgres ?? null };
 }
 
 /** A captured write refused because its database is not the authoritative one now: nothing was applied. */
@@ -69,19 +64,14 @@ export class NotAuthoritativeError extends DualWriteError {
 
 /** Whether `error` says the write was refused by a side that is not authoritative (nothing applied). */
 export function isNotAuthoritative(error: unknown): boolean {
-  return (
-    error instanceof NotAuthoritativeError ||
-    mysqlDialect.isNotAuthoritative(error) ||
-    pgDialect.isNotAuthoritative(error)
-  );
+  return error instanceof NotAuthoritativeError || anySide((d) => d.authority.isNotAuthoritative(error));
 }
 
 /** Runs inside a write transaction on `side`: holds the side's authority row shared to the commit, or throws. */
 export async function guardTransaction(trx: Knex.Transaction, side: Side): Promise<void> {
-  const res: unknown = await trx.raw(DIALECT[side].AUTHORITY_GUARD_SQL);
-  // MySQL's `[rows, fields]`; on PostgreSQL pg's result, or `[rows, fields]` on the app's connections
-  // (which answer as MySQL).
-  const rows = (Array.isArray(res) ? res[0] : (res as { rows: unknown }).rows) as {
+  const res: unknown = await trx.raw(dialectFor(side).authority.guardSql);
+  // On PostgreSQL also `[rows, fields]` through the app's connections (which answer as MySQL).
+  const rows = dialectFor(side).rows(res) as unknown as {
     state: string;
   }[];
   if (rows[0]?.state !== 'writable') throw new NotAuthoritativeError(side);
@@ -127,18 +117,18 @@ export class Authority {
     const knex = this.#opts.knex[side];
     await knex(TABLE)
       .where({ id: 1, state: 'writable' })
-      .update({ stage, updated_at: knex.raw(DIALECT[side].NOW_SQL) });
+      .update({ stage, updated_at: knex.raw(dialectFor(side).clock) });
   }
 
   /** writable → leaving, waiting at most `timeoutMs` for the writes the side admitted; false when it was not writable. */
   async #leave(side: Side, to: Stage, epoch: number, timeoutMs: number): Promise<boolean> {
     const knex = this.#opts.knex[side];
     return knex.transaction(async (trx) => {
-      const restore = await DIALECT[side].boundLockWaits(trx, timeoutMs);
+      const restore = await dialectFor(side).authority.boundLockWaits(trx, timeoutMs);
       try {
         const n = await trx(TABLE)
           .where({ id: 1, state: 'writable' })
-          .update({ state: 'leaving', stage: to, epoch, updated_at: trx.raw(DIALECT[side].NOW_SQL) });
+          .update({ state: 'leaving', stage: to, epoch, updated_at: trx.raw(dialectFor(side).clock) });
         return Number(n) > 0;
       } finally {
         await restore();
@@ -152,7 +142,7 @@ export class Authority {
     const n = await knex(TABLE)
       .where({ id: 1, state: 'leaving', epoch })
       .whereNotExists(knex(META_TABLES.outbox).select(knex.raw('1')))
-      .update({ state: 'left', updated_at: knex.raw(DIALECT[side].NOW_SQL) });
+      .update({ state: 'left', updated_at: knex.raw(dialectFor(side).clock) });
     return Number(n) > 0;
   }
 
@@ -161,7 +151,7 @@ export class Authority {
     const knex = this.#opts.knex[side];
     const n = await knex(TABLE)
       .where({ id: 1, state: 'leaving', epoch })
-      .update({ state: 'writable', stage, updated_at: knex.raw(DIALECT[side].NOW_SQL) });
+      .update({ state: 'writable', stage, updated_at: knex.raw(dialectFor(side).clock) });
     return Number(n) > 0;
   }
 
@@ -171,7 +161,7 @@ export class Authority {
     const n = await knex(TABLE)
       .where({ id: 1, state: 'left' })
       .andWhere('epoch', '<', epoch)
-      .update({ state: 'writable', stage, epoch, updated_at: knex.raw(DIALECT[side].NOW_SQL) });
+      .update({ state: 'writable', stage, epoch, updated_at: knex.raw(dialectFor(side).clock) });
     return Number(n) > 0;
   }
 
@@ -179,7 +169,7 @@ export class Authority {
     const key = `${side}\0${table}`;
     let found = this.#identity.get(key);
     if (!found) {
-      found = DIALECT[side].identityColumns(this.#opts.knex[side], table);
+      found = dialectFor(side).authority.identityColumns(this.#opts.knex[side], table);
       found.catch(() => this.#identity.delete(key));
       this.#identity.set(key, found);
     }
@@ -195,13 +185,14 @@ export class Authority {
       ]);
       if (toColumns.length === 0) continue;
       // Without identities on the old side its ids are still the new side's largest (synced in explicitly).
-      const high = (await DIALECT[from].identityHigh(this.#opts.knex[from], table, fromColumns)) ?? 0n;
+      const high =
+        (await dialectFor(from).authority.identityHigh(this.#opts.knex[from], table, fromColumns)) ?? 0n;
       try {
-        await DIALECT[to].withBoundedDdlWait(this.#opts.knex[to], 2000, (trx) =>
-          DIALECT[to].moveIdentityPast(trx, table, toColumns, high),
+        await dialectFor(to).authority.withBoundedDdlWait(this.#opts.knex[to], 2000, (trx) =>
+          dialectFor(to).authority.moveIdentityPast(trx, table, toColumns, high),
         );
       } catch (error) {
-        if (to === Side.Postgres) throw error;
+        if (!dialectFor(to).capabilities.identityFollowsExplicitIds) throw error;
         // InnoDB's counter already follows the explicit ids synced into it; only ids handed out and
         // deleted before they synced stay below it. Not worth stalling the table for.
         this.#log.warn({ table, err: (error as Error).message }, 'AUTO_INCREMENT not moved (table busy)');
@@ -235,7 +226,7 @@ export class Authority {
       try {
         gave = await this.#leave(from, to, epoch, left());
       } catch (error) {
-        if (DIALECT[from].isLockTimeout(error)) {
+        if (dialectFor(from).authority.isLockTimeout(error)) {
           return {
             ok: false,
             reason: `writes on ${from} did not finish within ${options.timeoutMs} ms`,
@@ -362,5 +353,5 @@ export class Authority {
 
 /** The stage a side is in when no process recorded one: the first syncing stage on that side. */
 function defaultStage(side: Side): Stage {
-  return side === Side.Mysql ? 'dual-write' : 'pg-primary';
+  return STAGES.find((s) => planFor(s).authoritative === side && planFor(s).syncs) as Stage;
 }

@@ -1,5 +1,7 @@
 import type { Knex } from 'knex';
 import { LOCK_BUCKETS, META_TABLES } from '../meta/tables.js';
+import { dialectFor } from '../dialect/dialects.js';
+import type { Side } from '../dialect/side.js';
 import { keyText } from '../keys/codec.js';
 import type { KeyTuple } from '../translate/types.js';
 
@@ -52,12 +54,12 @@ export function bucketsOfKeyTexts(table: string, texts: Iterable<string>): numbe
  */
 export async function lockBuckets(
   trx: Knex.Transaction,
+  side: Side,
   buckets: readonly number[],
   shared = false,
 ): Promise<void> {
   if (buckets.length === 0) return;
-  const mysql = (trx.client as { dialect?: string }).dialect === 'mysql';
-  const mode = !shared ? 'FOR UPDATE' : mysql ? 'LOCK IN SHARE MODE' : 'FOR SHARE';
+  const mode = dialectFor(side).lockClause(shared ? 'shared' : 'exclusive');
   await trx.raw(
     `SELECT bucket FROM ${META_TABLES.lock} WHERE bucket IN (${buckets.join(',')}) ORDER BY bucket ${mode}`,
   );

@@ -9,9 +9,8 @@ import type { KeyTuple, Row, RowTranslator } from '../translate/types.js';
 import { keyStep } from '../keys/errors.js';
 import { keyColumnsOf, selectByKeys } from '../keys/lookup.js';
 import { keyText } from './buckets.js';
-import { pgArrayLiteral, placeholders, quoteIdent } from './sql.js';
-
-const q = (name: string): string => quoteIdent('postgres', name);
+import { pgArrayLiteral, quoteIdent as q } from '../dialect/postgres/sql.js';
+import { placeholders } from '../dialect/sql.js';
 
 const COPY_SPECIAL = /[\\\n\r\t]/;
 const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };

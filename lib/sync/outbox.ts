@@ -1,9 +1,10 @@
 import type { Knex } from 'knex';
 import { META_TABLES } from '../meta/tables.js';
-import type { Side } from '../stage/stage.js';
+import { dialectFor } from '../dialect/dialects.js';
+import type { Side } from '../dialect/side.js';
+import { chunks } from '../dialect/sql.js';
 import type { KeyTuple } from '../translate/types.js';
 import { keyText, parseKeyText } from './buckets.js';
-import { chunks } from './sql.js';
 
 const OUTBOX = META_TABLES.outbox;
 
@@ -29,19 +30,12 @@ export async function enqueueKeys(db: Knex, table: string, keys: readonly KeyTup
 
 /** Claims up to `limit` due rows, oldest first, skipping rows other workers hold. Run inside `trx`. */
 export async function claimOutbox(trx: Knex.Transaction, side: Side, limit: number): Promise<OutboxRow[]> {
-  const age =
-    side === 'mysql'
-      ? 'TIMESTAMPDIFF(MICROSECOND, created_at, NOW(6)) / 1000'
-      : 'EXTRACT(EPOCH FROM (clock_timestamp() - created_at)) * 1000';
-  const now = side === 'mysql' ? 'NOW(6)' : 'clock_timestamp()';
-  // InnoDB: claims walk the primary key, as the deletes do, so concurrent workers lock rows in one
-  // order (a claim through the available_at index locked index entries first and deadlocked deletes).
-  const from = side === 'mysql' ? `${OUTBOX} FORCE INDEX (PRIMARY)` : OUTBOX;
+  const dialect = dialectFor(side);
   const result = await trx.raw(
-    `SELECT id, table_name, pk, attempts, ${age} AS age_ms FROM ${from}
-     WHERE available_at <= ${now} ORDER BY id LIMIT ${Math.floor(limit)} FOR UPDATE SKIP LOCKED`,
+    `SELECT id, table_name, pk, attempts, ${dialect.ageMs('created_at')} AS age_ms FROM ${dialect.claimSource(OUTBOX)}
+     WHERE available_at <= ${dialect.clock} ORDER BY id LIMIT ${Math.floor(limit)} FOR UPDATE SKIP LOCKED`,
   );
-  const rows = (side === 'mysql' ? result[0] : result.rows) as {
+  const rows = dialect.rows(result) as unknown as {
     id: string | number;
     table_name: string;
     pk: string;
@@ -69,10 +63,7 @@ export async function retryOutboxRows(
   delayMs: number,
   error: string,
 ): Promise<void> {
-  const due =
-    side === 'mysql'
-      ? trx.raw('DATE_ADD(NOW(6), INTERVAL ? MICROSECOND)', [Math.round(delayMs * 1000)])
-      : trx.raw("clock_timestamp() + (? * interval '1 millisecond')", [delayMs]);
+  const due = dialectFor(side).clockPlusMs(trx, delayMs);
   for (const part of chunks(ids, 1000)) {
     await trx(OUTBOX)
       .whereIn('id', part)
@@ -82,8 +73,10 @@ export async function retryOutboxRows(
 
 /** Whether any row is due (not backing off): the idle poll's cheap look before a claim transaction. */
 export async function outboxHasDue(db: Knex, side: Side): Promise<boolean> {
-  const now = side === 'mysql' ? 'NOW(6)' : 'clock_timestamp()';
-  const row = await db(OUTBOX).select(db.raw('1 AS due')).where('available_at', '<=', db.raw(now)).first();
+  const row = await db(OUTBOX)
+    .select(db.raw('1 AS due'))
+    .where('available_at', '<=', db.raw(dialectFor(side).clock))
+    .first();
   return row !== undefined;
 }
 

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { META_TABLES } from '../meta/tables.js';
 import type { KeyTuple } from '../translate/types.js';
 import { keyText, parseKeyText } from './buckets.js';
-import { chunks } from './sql.js';
+import { chunks } from '../dialect/sql.js';
 
 /** A key whose current image cannot be written to the target, and why. */
 export interface QuarantineEntry {

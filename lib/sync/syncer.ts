@@ -3,13 +3,15 @@ import { TranslationError } from '../errors.js';
 import type { DualWriteEvents } from '../observe/events.js';
 import { createSilentLogger, type Logger } from '../observe/logger.js';
 import type { DualWriteMetrics } from '../observe/metrics.js';
-import { otherSide, type Side } from '../stage/stage.js';
+import { dialectFor } from '../dialect/dialects.js';
+import { otherSide, type Side } from '../dialect/side.js';
+import { chunks } from '../dialect/sql.js';
+import { STATE_SIDE } from '../meta/tables.js';
 import type { KeyTuple, Row, RowTranslator, TranslatorSet } from '../translate/types.js';
 import { bucketsOfKeyTexts, keyText, lockBuckets } from './buckets.js';
 import { CopyIn, copyUpsert, existingKeys } from './copy.js';
 import { QuarantineStore, type QuarantineEntry } from './quarantine.js';
 import { selectByKeys } from '../keys/lookup.js';
-import { chunks } from './sql.js';
 import type { SyncOptions, Syncer, SyncResult } from './types.js';
 import { deleteKeys, upsertRows } from './upsert.js';
 
@@ -36,8 +38,6 @@ export interface KeySyncerOptions {
   copyStreams?: number;
 }
 
-const UNIQUE_VIOLATION = '23505';
-
 /** A direct COPY found a key it expected to be absent; the sync is repeated without direct COPY. */
 class DirectCopyConflict extends Error {
   constructor(override readonly cause: unknown) {
@@ -46,12 +46,6 @@ class DirectCopyConflict extends Error {
 }
 
 const DEFAULTS = { chunkSize: 1000, copyThreshold: 2000, lockTimeoutMs: 10_000, copyStreams: 1 } as const;
-
-/** Session flag that trigger capture skips, so the syncer's own writes are never captured again. */
-const NO_CAPTURE: Record<Side, { on: string; off?: string }> = {
-  mysql: { on: 'SET @dualwrite_sync = 1', off: 'SET @dualwrite_sync = NULL' },
-  postgres: { on: "SELECT set_config('dualwrite.sync', '1', true)" },
-};
 
 /**
  * The Syncer: for one table and a set of keys, in ONE target transaction — lock the keys' buckets
@@ -148,14 +142,14 @@ export class KeySyncer implements Syncer {
         await this.#beginTarget(trx, to);
         try {
           await options.beforeLock?.();
-          await lockBuckets(trx, buckets, options.sharedLocks === true);
+          await lockBuckets(trx, to, buckets, options.sharedLocks === true);
           options.onLocked?.();
           // Only now, with the buckets held, is the source read.
           const chunks = options.readSource
             ? options.readSource()
             : this.#readSource(tr, [...pending.values()], options.source ?? this.#db[from], from);
           const sink =
-            to === 'postgres' && pending.size >= this.#opts.copyThreshold
+            dialectFor(to).capabilities.copy && pending.size >= this.#opts.copyThreshold
               ? await PgCopySink.open(trx, tr, pending, options.contiguous === true, direct, {
                   copyThreshold: this.#opts.copyThreshold,
                   streams: this.#opts.copyStreams,
@@ -202,11 +196,7 @@ export class KeySyncer implements Syncer {
             await sink.end();
           } catch (error) {
             await sink.abort();
-            if (
-              direct &&
-              sink instanceof PgCopySink &&
-              (error as { code?: unknown }).code === UNIQUE_VIOLATION
-            ) {
+            if (direct && sink instanceof PgCopySink && dialectFor(to).errors.isUniqueViolation(error)) {
               throw new DirectCopyConflict(error);
             }
             throw error;
@@ -221,7 +211,7 @@ export class KeySyncer implements Syncer {
           }
           result.deleted = await deleteKeys(trx, to, tr, absent, this.#opts.chunkSize);
           // Quarantine bookkeeping happens while the buckets are held, so it is ordered like the rows.
-          const store = to === 'postgres' ? trx : undefined;
+          const store = to === STATE_SIDE ? trx : undefined;
           const entries: QuarantineEntry[] = result.quarantined.map((q) => ({ table, direction, ...q }));
           if (entries.length > 0) await this.quarantine.record(entries, store);
           if (synced.length > 0 && (entries.length > 0 || (await this.quarantine.hasOpen(table, store)))) {
@@ -237,22 +227,13 @@ export class KeySyncer implements Syncer {
 
   /** Marks the session as the syncer's (no trigger capture) and bounds lock waits. */
   async #beginTarget(trx: Knex.Transaction, to: Side): Promise<void> {
-    if (to === 'postgres' && this.#opts.lockTimeoutMs > 0) {
-      // One round trip for both transaction-local settings.
-      await trx.raw(`${NO_CAPTURE.postgres.on}, set_config('lock_timeout', ?, true)`, [
-        String(Math.floor(this.#opts.lockTimeoutMs)),
-      ]);
-    } else {
-      await trx.raw(NO_CAPTURE[to].on);
-    }
+    await dialectFor(to).syncSession.begin(trx, this.#opts.lockTimeoutMs);
   }
 
-  /** MySQL user variables outlive the transaction: reset before the pooled connection is reused. */
+  /** Clears what of the sync session outlives the transaction, before the connection is reused. */
   async #endTarget(trx: Knex.Transaction, to: Side): Promise<void> {
-    const off = NO_CAPTURE[to].off;
-    if (off === undefined) return;
     try {
-      await trx.raw(off);
+      await dialectFor(to).syncSession.end(trx);
     } catch (error) {
       this.#log.debug({ err: error }, 'could not reset the sync session flag (connection lost?)');
     }

@@ -1,5 +1,10 @@
-/** Driver error codes that mean "the database could not be reached or went away", not "the data is wrong". */
+import { DIALECTS } from '../dialect/dialects.js';
+
+/** Error codes that mean "the database could not be reached or went away", not "the data is wrong". */
 const UNAVAILABLE_CODES = new Set([
+  ...DIALECTS.mysql.errors.unavailableCodes,
+  ...DIALECTS.postgres.errors.unavailableCodes,
+  // Node's and the breaker's own.
   'ECONNREFUSED',
   'ECONNRESET',
   'ETIMEDOUT',
@@ -9,15 +14,6 @@ const UNAVAILABLE_CODES = new Set([
   'ENOTFOUND',
   'EOPENBREAKER',
   'ESHUTDOWN',
-  'PROTOCOL_CONNECTION_LOST',
-  'PROTOCOL_SEQUENCE_TIMEOUT',
-  'ER_CON_COUNT_ERROR',
-  'ER_SERVER_SHUTDOWN',
-  '57P01', // admin_shutdown
-  '57P02', // crash_shutdown
-  '57P03', // cannot_connect_now
-  '53300', // too_many_connections
-  '55P03', // lock_not_available (lock_timeout): a busy target, retried without counting
 ]);
 
 const UNAVAILABLE_MESSAGES = [

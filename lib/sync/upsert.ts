@@ -1,10 +1,11 @@
 import type { Knex } from 'knex';
 import { DualWriteError, ErrorCode } from '../errors.js';
-import type { Side } from '../stage/stage.js';
+import { dialectFor } from '../dialect/dialects.js';
+import type { Side } from '../dialect/side.js';
+import { chunks, placeholders } from '../dialect/sql.js';
 import { keyStep } from '../keys/errors.js';
 import { deleteByKeys, selectByKeys } from '../keys/lookup.js';
 import type { KeyTuple, Row, RowTranslator } from '../translate/types.js';
-import { bindValue, chunks, placeholders, quoteIdent } from './sql.js';
 
 /** Most bound values per statement (PostgreSQL allows 65535 parameters). */
 const MAX_BINDINGS = 30_000;
@@ -41,29 +42,10 @@ export async function upsertRows(
       group.keys.push(key);
     } else groups.set(sig, { rows: [row], keys: [key] });
   });
-  const q = (name: string): string => quoteIdent(side, name);
-  const generated = side === 'mysql' ? (tr.generatedKey ?? {}) : {};
+  const dialect = dialectFor(side);
   for (const group of groups.values()) {
     const columns = Object.keys(group.rows[0] ?? {});
-    const nonKey = columns.filter((c) => !primaryKey.includes(c));
-    const head =
-      side === 'postgres'
-        ? `INSERT INTO ${q(table)} (${columns.map(q).join(', ')}) OVERRIDING SYSTEM VALUE VALUES `
-        : `INSERT INTO ${q(table)} (${columns.map(q).join(', ')}) VALUES `;
-    let tail: string;
-    if (side === 'postgres') {
-      tail =
-        nonKey.length === 0
-          ? ` ON CONFLICT (${primaryKey.map(q).join(', ')}) DO NOTHING`
-          : ` ON CONFLICT (${primaryKey.map(q).join(', ')}) DO UPDATE SET ${nonKey.map((c) => `${q(c)} = EXCLUDED.${q(c)}`).join(', ')}`;
-    } else {
-      // A generated key column is not inserted: its incoming value is its expression over the inserted values.
-      const incoming = (c: string): string =>
-        !columns.includes(c) && generated[c] ? `(${overValues(generated[c])})` : `VALUES(${q(c)})`;
-      const samePk = primaryKey.map((c) => `${q(c)} <=> ${incoming(c)}`).join(' AND ');
-      const updated = [...nonKey, ...primaryKey.filter((c) => columns.includes(c))];
-      tail = ` ON DUPLICATE KEY UPDATE ${updated.map((c) => `${q(c)} = IF(${samePk}, VALUES(${q(c)}), ${q(c)})`).join(', ')}`;
-    }
+    const { head, tail } = dialect.upsertSql(table, columns, primaryKey, tr.generatedKey);
     const perStatement = Math.max(1, Math.floor(MAX_BINDINGS / Math.max(1, columns.length)));
     const tuple = placeholders(columns.length);
     for (let i = 0; i < group.rows.length; i += perStatement) {
@@ -72,27 +54,22 @@ export async function upsertRows(
       await keyStep(table, `upsert rows on ${side}`, partKeys, () =>
         db.raw(
           head + part.map(() => tuple).join(', ') + tail,
-          part.flatMap((row) => columns.map((c) => bindValue(row[c], side))) as Knex.RawBinding[],
+          part.flatMap((row) => columns.map((c) => dialect.bindValue(row[c]))) as Knex.RawBinding[],
         ),
       );
-      if (side === 'mysql') await assertAllPresent(db, tr, partKeys);
+      if (dialect.capabilities.upsertOnAnyUniqueKey) await assertAllPresent(db, side, tr, partKeys);
     }
   }
 }
 
-/** A MySQL generation expression over an upsert's inserted values: each column `c` read as VALUES(`c`). */
-function overValues(expression: string): string {
-  return expression.replace(/`((?:[^`]|``)+)`/g, (column) => `VALUES(${column})`);
-}
-
-/** After a guarded MySQL upsert: every row's key must now exist, or a unique conflict swallowed it. */
-async function assertAllPresent(db: Knex, tr: RowTranslator, keys: readonly unknown[][]): Promise<void> {
-  const found = await selectByKeys(
-    { db, side: 'mysql', translator: tr },
-    keys,
-    tr.primaryKey,
-    'check upserted keys',
-  );
+/** After a guarded upsert on any unique key: every row's key must now exist, or another key swallowed it. */
+async function assertAllPresent(
+  db: Knex,
+  side: Side,
+  tr: RowTranslator,
+  keys: readonly unknown[][],
+): Promise<void> {
+  const found = await selectByKeys({ db, side, translator: tr }, keys, tr.primaryKey, 'check upserted keys');
   const missing = keys.length - found.length;
   if (missing > 0) {
     throw new DualWriteError(

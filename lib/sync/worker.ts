@@ -6,7 +6,8 @@ import { DualWriteError, ErrorCode } from '../errors.js';
 import type { DualWriteEvents } from '../observe/events.js';
 import { createSilentLogger, type Logger } from '../observe/logger.js';
 import { BreakerStateValue, type DualWriteMetrics } from '../observe/metrics.js';
-import { otherSide, type Side } from '../stage/stage.js';
+import { anySide } from '../dialect/dialects.js';
+import { otherSide, type Side } from '../dialect/side.js';
 import type { KeyTuple } from '../translate/types.js';
 import { keyText } from './buckets.js';
 import {
@@ -23,10 +24,9 @@ import { isUnavailable } from './unavailable.js';
 
 export type SyncConfig = DualWriteConfig['sync'];
 
-/** A transaction chosen as a deadlock victim (InnoDB 1213, PostgreSQL 40P01). */
+/** A transaction chosen as a deadlock victim: the claim's own (source) or its sync's (target). */
 function isDeadlock(error: unknown): boolean {
-  const e = error as { errno?: unknown; code?: unknown } | null;
-  return e?.errno === 1213 || e?.code === '40P01';
+  return anySide((d) => d.errors.isDeadlock(error));
 }
 export type SyncConfigInput = Partial<SyncConfig>;
 

@@ -23,22 +23,22 @@ describe.each(['mysql', 'postgres'] as const)('bucket locks on %s', (side) => {
     const b = await knex().transaction();
     const c = await knex().transaction();
     try {
-      await lockBuckets(a, [1, 2, 3], true);
+      await lockBuckets(a, side, [1, 2, 3], true);
       // A second shared holder of overlapping buckets is not blocked.
       await shortWait(b);
-      await lockBuckets(b, [2, 3, 4], true);
+      await lockBuckets(b, side, [2, 3, 4], true);
       // An exclusive holder of one of them is.
       await shortWait(c);
-      await expect(lockBuckets(c, [3])).rejects.toThrow(/lock/i);
+      await expect(lockBuckets(c, side, [3])).rejects.toThrow(/lock/i);
     } finally {
       await Promise.all([a.rollback(), b.rollback(), c.rollback().catch(() => undefined)]);
     }
     const x = await knex().transaction();
     const y = await knex().transaction();
     try {
-      await lockBuckets(x, [7]);
+      await lockBuckets(x, side, [7]);
       await shortWait(y);
-      await expect(lockBuckets(y, [7], true)).rejects.toThrow(/lock/i);
+      await expect(lockBuckets(y, side, [7], true)).rejects.toThrow(/lock/i);
     } finally {
       await Promise.all([x.rollback(), y.rollback().catch(() => undefined)]);
     }

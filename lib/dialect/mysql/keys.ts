@@ -1,11 +1,7 @@
 import type { Knex } from 'knex';
-import { rowsOf } from '../../backfill/keys.js';
-import { bindValue, placeholders, quoteIdent } from '../../sync/sql.js';
-import type { KeyColumn, KeySetStatement } from '../postgres/keys.js';
-
-export type { KeyColumn, KeySetStatement } from '../postgres/keys.js';
-
-const q = (name: string): string => quoteIdent('mysql', name);
+import type { KeyColumn, KeySetStatement } from '../dialect.js';
+import { placeholders } from '../sql.js';
+import { bindValue, quoteIdent as q, rows as rowsOf } from './sql.js';
 
 /** Keys per statement: row-value IN lists of this size use the primary-key range (bench/keysets.ts). */
 const KEYS_PER_STATEMENT = 1000;
@@ -48,7 +44,7 @@ function conditions(
   const single = key.length === 1;
   const tuple = single ? '?' : placeholders(key.length);
   const list = keys.map(() => tuple).join(', ');
-  const values = keys.flatMap((k) => key.map((_, i) => bindValue(k[i], 'mysql')));
+  const values = keys.flatMap((k) => key.map((_, i) => bindValue(k[i])));
   const plain = single ? q(key[0]!.name) : `(${key.map((c) => q(c.name)).join(', ')})`;
   let sql = `${plain} IN (${list})`;
   const bindings = [...values];
@@ -87,10 +83,4 @@ export function keySetStatements(
     });
   }
   return out;
-}
-
-/** Rows a key-set statement affected (knex.raw's result on mysql2). */
-export function affectedRows(result: unknown): number {
-  const header = (Array.isArray(result) ? result[0] : result) as { affectedRows?: number } | undefined;
-  return Number(header?.affectedRows ?? 0);
 }

@@ -1,23 +1,6 @@
 import type { Knex } from 'knex';
-import { rowsOf } from '../../backfill/keys.js';
-import { pgArrayLiteral, quoteIdent } from '../../sync/sql.js';
-
-/** A key column as a key-set statement needs it. */
-export interface KeyColumn {
-  name: string;
-  /** The column's type as PostgreSQL formats it (`integer`, `character varying(40)`, `"x_t"`). */
-  type: string;
-  /** MySQL only: the COLLATE clause that compares the column's text exactly; null on PostgreSQL. */
-  exact: string | null;
-}
-
-/** A statement and its bindings. */
-export interface KeySetStatement {
-  sql: string;
-  bindings: unknown[];
-}
-
-const q = (name: string): string => quoteIdent('postgres', name);
+import type { KeyColumn, KeySetStatement } from '../dialect.js';
+import { pgArrayLiteral, quoteIdent as q, rows as rowsOf } from './sql.js';
 
 /** The key columns of `table` (in `columns` order) with their types, from the catalog. */
 export async function keyColumns(db: Knex, table: string, columns: readonly string[]): Promise<KeyColumn[]> {
@@ -87,9 +70,4 @@ export function keySetStatements(
       bindings: k.bindings,
     },
   ];
-}
-
-/** Rows a key-set statement affected (knex.raw's result on pg). */
-export function affectedRows(result: unknown): number {
-  return Number((result as { rowCount?: number | null }).rowCount ?? 0);
 }
