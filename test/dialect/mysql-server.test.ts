@@ -189,7 +189,7 @@ describe('MySQL-side servers: what a migration meets', () => {
       await db('order').insert({ key: 3, rank: 1, groups: 'x', window: 'y', rows: 9, generated: true });
       await db('order')
         .where({ key: 1 })
-        .update({ rank: 50, desc: 'changed', range: { a: 1 } });
+        .update({ rank: 50, desc: 'changed', range: JSON.stringify({ a: 1 }) });
       await db('order').where({ key: 2 }).del();
       await db.dualwrite.worker?.drain({ timeoutMs: 20_000 });
     } finally {
