@@ -183,10 +183,11 @@ function orderOf(pgType: string): Compare | null {
  * Of `keys` (canonical keys), those that exist in the table on PostgreSQL, as canonical key text (see
  * keyText); `toTarget` gives a key's values in PostgreSQL's form, undefined when it cannot have any
  * there. When the keys are a run of the walk (`contiguous`: a backfill batch, every key between its
- * first and last) and their columns all order alike in JS and PostgreSQL (integers, uuids, dates,
- * timestamps, composites of them), they are looked up as the range between the smallest and the largest
- * key (one index range scan; keys of that range outside `keys` do no harm); other keys by a join with
- * the keys (keys/lookup), which does not read the rows between sparse keys.
+ * first and last) and their leading columns order alike in JS and PostgreSQL (integers, uuids, dates,
+ * timestamps), they are looked up as the range of those columns between the smallest and the largest
+ * key (one index range scan; keys of that range outside `keys` do no harm; on a prefix of the key, at
+ * most four times the keys' rows are read); other keys by a join with the keys (keys/lookup), which
+ * does not read the rows between sparse keys.
  */
 export async function existingKeys(
   trx: Knex.Transaction,
@@ -211,9 +212,12 @@ export async function existingKeys(
   };
   const target = { db: trx, side: 'postgres' as const, translator: tr };
   const orders = contiguous ? (await keyColumnsOf(trx, 'postgres', tr)).map((c) => orderOf(c.type)) : [];
-  if (contiguous && orders.every((o): o is Compare => o !== null)) {
+  // The leading key columns that order alike in JS and PostgreSQL: the range is taken on them.
+  let prefix = 0;
+  while (prefix < orders.length && orders[prefix]) prefix++;
+  if (contiguous && prefix > 0) {
     const compare = (a: KeyTuple, b: KeyTuple): number => {
-      for (let i = 0; i < orders.length; i++) {
+      for (let i = 0; i < prefix; i++) {
         const c = orders[i]!(a[i], b[i]);
         if (c !== 0) return c;
       }
@@ -230,20 +234,29 @@ export async function existingKeys(
     } catch {
       lo = hi = undefined; // not an integer after all: look the keys up one by one
     }
-    const from = lo && toTarget(lo);
-    const to = hi && toTarget(hi);
+    const from = lo && toTarget(lo)?.slice(0, prefix);
+    const to = hi && toTarget(hi)?.slice(0, prefix);
     if (from && to) {
       const cols = pk.map(q).join(', ');
-      const row = placeholders(pk.length);
+      const range = pk.slice(0, prefix).map(q).join(', ');
+      const row = placeholders(prefix);
       const where =
-        pk.length === 1 ? `${cols} BETWEEN ? AND ?` : `(${cols}) >= ${row} AND (${cols}) <= ${row}`;
+        prefix === 1 ? `${range} BETWEEN ? AND ?` : `(${range}) >= ${row} AND (${range}) <= ${row}`;
+      // On a prefix of the key, the range may hold many rows of other batches (a leading column with few
+      // values): past a few times the batch's keys, the keys are looked up by join instead.
+      const limit = prefix === pk.length ? null : 4 * keys.size;
       const result = (await keyStep(tr.table, 'look up target keys by range', [lo!, hi!], () =>
-        trx.raw(`SELECT ${cols} FROM ${q(tr.table)} WHERE ${where}`, [...from, ...to] as Knex.RawBinding[]),
+        trx.raw(
+          `SELECT ${cols} FROM ${q(tr.table)} WHERE ${where}${limit === null ? '' : ` LIMIT ${limit + 1}`}`,
+          [...from, ...to] as Knex.RawBinding[],
+        ),
       )) as { rows: Row[] };
-      add(result.rows);
-      return found;
+      if (limit === null || result.rows.length <= limit) {
+        add(result.rows);
+        return found;
+      }
     }
-    // A key PostgreSQL cannot hold at an end of the range: look the others up below.
+    // A key PostgreSQL cannot hold at an end of the range, or too wide a range: look the keys up below.
   }
   const all = [...keys.values()].map(toTarget).filter((k): k is unknown[] => k !== undefined);
   add(await selectByKeys(target, all, pk, 'look up target keys'));

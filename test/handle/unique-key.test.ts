@@ -15,6 +15,7 @@ import { createSilentLogger } from '../../lib/observe/logger.js';
 import type { MismatchRecord } from '../../lib/report/records.js';
 import { applySchema, convertDatabase } from '../../lib/schema/apply.js';
 import { ShadowReader } from '../../lib/shadow/reader.js';
+import { KeySyncer } from '../../lib/sync/syncer.js';
 import type { Side, Stage } from '../../lib/stage/stage.js';
 import { buildTranslators } from '../../lib/translate/build.js';
 import { verify } from '../../lib/verify/verify.js';
@@ -210,6 +211,25 @@ describe('a table whose only key is a UNIQUE index', () => {
       expect(outcome['audit_log']).toMatchObject({ status: 'refused', code: ErrorCode.NoPrimaryKey });
       expect(outcome['audit_log']?.reason).toMatch(/no primary key and no NOT NULL unique key/);
       expect(first.moves).toBeGreaterThan(30);
+      await check('dual-write');
+
+      // Repair by the unique key: rows changed, removed and added behind dualwrite's back on PostgreSQL.
+      await dbs.pg.raw("UPDATE memberships SET role = 'tampered' WHERE member_no % 97 = 0");
+      await dbs.pg.raw('DELETE FROM memberships WHERE member_no % 89 = 0');
+      await dbs.pg('memberships').insert({ org: 'acme', member_no: -1, role: 'ghost', note: null });
+      const repaired = await verify({
+        config: validateConfig(config),
+        mysql: dbs.mysql,
+        postgres: dbs.pg,
+        translators,
+        schemas,
+        tables: ['memberships'],
+        repair: new KeySyncer({ mysql: dbs.mysql, pg: dbs.pg, translators }),
+      });
+      const [found] = repaired.tables;
+      expect(found!.different + found!.missing + found!.extra).toBeGreaterThan(40);
+      expect(found!.extra).toBe(1);
+      expect(found!.repair).toMatchObject({ remaining: 0 });
       await check('dual-write');
 
       // The flip: PostgreSQL authoritative, its writes synced back to MySQL.
